@@ -65,7 +65,7 @@ void cfg_defaults(struct cfg *cfg);
 int cfg_load(const char *path, struct cfg *out, cfg_error_fn *err, void *data);
 
 /* Same as cfg_load, for the LEN bytes at TEXT; NAME stands for the file in
- * messages.  Returns 0 or -EINVAL. */
+ * messages.  Returns 0, -EINVAL or -ENOMEM. */
 int cfg_load_string(const char *name, const char *text, size_t len,
                     struct cfg *out, cfg_error_fn *err, void *data);
 

@@ -32,13 +32,14 @@ enum ksm_key {
 	KSM_SLEEP_MILLISECS,
 	KSM_PAGES_SKIPPED,
 	KSM_SMART_SCAN,
-	KSM_MAX_CPU,
+	KSM_MAX_CPU,                    /* file advisor_max_cpu */
 	KSM_NKEYS
 };
 
 struct ksm_state {
 	bool present;                   /* the ksm directory exists */
 	bool has[KSM_NKEYS];            /* the file exists and parsed */
+	bool garbled[KSM_NKEYS];        /* the file exists but did not parse */
 	int64_t val[KSM_NKEYS];         /* its value (general_profit may be < 0) */
 	char advisor_mode[32];          /* selected advisor_mode, "" if absent */
 	int nbad;                       /* files present but unparsable */
@@ -49,7 +50,8 @@ struct ksm_state {
 const char *ksm_key_name(enum ksm_key key);
 
 /* Reads every KSM file that exists under R into S.  Returns 0 even when KSM
- * is absent (S->present false); -errno only for unexpected read failures. */
+ * is absent (S->present false); -errno only for unexpected read failures
+ * (S then holds every file that could be read). */
 int ksm_read(const struct rt_root *r, struct ksm_state *s);
 
 /* Value of KEY, or DEF when the file was absent. */

@@ -68,6 +68,8 @@ void rt_set_read_hook(struct rt_root *r, rt_read_hook_fn *fn, void *data)
 }
 
 static int vpath(const struct rt_root *r, enum rt_fs fs, char *buf, size_t size,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static int vpath(const struct rt_root *r, enum rt_fs fs, char *buf, size_t size,
                  const char *fmt, va_list ap)
 {
 	int n = snprintf(buf, size, "%s%s/", r->dir, fs == RT_SYS ? "/sys" : "/proc");
@@ -133,6 +135,9 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 	return len;
 }
 
+static ssize_t vread(const struct rt_root *r, enum rt_fs fs, char *buf,
+                     size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
 static ssize_t vread(const struct rt_root *r, enum rt_fs fs, char *buf,
                      size_t size, const char *fmt, va_list ap)
 {
