@@ -798,8 +798,8 @@ static int read_thread(const struct rt_root *r, pid_t pid, pid_t tid,
 
 int proc_read_threads(const struct rt_root *r, pid_t pid, struct proc_info *info)
 {
-	pid_t *tids;
-	int n, ret, k = 0;
+	pid_t *tids = NULL;
+	int n = 0, ret, k = 0;
 
 	info->nthreads = 0;
 	info->threads = NULL;

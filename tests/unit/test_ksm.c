@@ -6,120 +6,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ksm.h"
+#include "tmptree.h"
 
 #define MAXLINES 16
-
-/* Temporary copies of fixture trees (the source tree may be read-only). */
-static char copy_src[PATH_MAX], copy_dst[PATH_MAX];
-
-static int copy_file(const char *from, const char *to)
-{
-	char buf[8192];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n = 0;
-
-	if (in < 0)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			n = -1;
-			break;
-		}
-	close(in);
-	close(out);
-	return n < 0 ? -1 : 0;
-}
-
-static int copy_one(const char *path, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-	char to[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-
-	(void)st;
-	(void)ftw;
-	if ((size_t)snprintf(to, sizeof(to), "%s%s", copy_dst,
-	                     path + strlen(copy_src)) >= sizeof(to))
-		return -1;
-	if (type == FTW_D)
-		return mkdir(to, 0755) < 0 && errno != EEXIST ? -1 : 0;
-	if (type == FTW_SL) {
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			return -1;
-		link[n] = '\0';
-		return symlink(link, to);
-	}
-	return type == FTW_F ? copy_file(path, to) : 0;
-}
-
-/* Copies fixture NAME into a new temporary directory written to DIR. */
-static void copy_fixture(const char *name, char *dir, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, size, "%s/test_ksm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(copy_src, sizeof(copy_src), "%s/%s", FIXTURES, name);
-	snprintf(copy_dst, sizeof(copy_dst), "%s", dir);
-	assert_int_equal(nftw(copy_src, copy_one, 16, FTW_PHYS), 0);
-}
-
-static int remove_one(const char *path, const struct stat *st, int type,
-                      struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void remove_tree(const char *dir)
-{
-	assert_int_equal(nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-/* Writes TEXT to the KSM file NAME under DIR. */
-static void put_ksm(const char *dir, const char *name, const char *text)
-{
-	char path[PATH_MAX];
-	FILE *f;
-	int n = snprintf(path, sizeof(path), "%s/%s/%s", dir, "sys/kernel/mm/ksm", name);
-
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void read_fixture(const char *name, struct ksm_state *s)
-{
-	char dir[PATH_MAX];
-	struct rt_root *r;
-	int n = snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, name);
-
-	assert_true(n > 0 && (size_t)n < sizeof(dir));
-	assert_int_equal(rt_open(dir, &r), 0);
-	assert_int_equal(ksm_read(r, s), 0);
-	rt_close(r);
-}
+#define KSM_DIR "sys/kernel/mm/ksm/"
 
 static void read_dir(const char *dir, struct ksm_state *s)
 {
@@ -128,6 +23,15 @@ static void read_dir(const char *dir, struct ksm_state *s)
 	assert_int_equal(rt_open(dir, &r), 0);
 	assert_int_equal(ksm_read(r, s), 0);
 	rt_close(r);
+}
+
+static void read_fixture(const char *name, struct ksm_state *s)
+{
+	char dir[PATH_MAX];
+	int n = snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, name);
+
+	assert_true(n > 0 && (size_t)n < sizeof(dir));
+	read_dir(dir, s);
 }
 
 /* Assessment lines of S, checked for length. */
@@ -291,17 +195,17 @@ static void test_absent(void **state)
 static void test_garbage(void **state)
 {
 	char lines[MAXLINES][KSM_LINE_LEN];
-	char dir[PATH_MAX];
 	struct ksm_state s;
+	char *dir;
 	int n;
 
 	(void)state;
-	copy_fixture("hostile-gaps", dir, sizeof(dir));
-	put_ksm(dir, "run", "-1\n");
-	put_ksm(dir, "pages_shared", "12abc\n");
-	put_ksm(dir, "max_page_sharing", "banana\n");
-	put_ksm(dir, "general_profit", "-4096\n");      /* may be negative */
-	put_ksm(dir, "advisor_mode", "[none scan-time\n");
+	dir = tt_copy("hostile-gaps");
+	tt_put(dir, KSM_DIR "run", "-1\n");
+	tt_put(dir, KSM_DIR "pages_shared", "12abc\n");
+	tt_put(dir, KSM_DIR "max_page_sharing", "banana\n");
+	tt_put(dir, KSM_DIR "general_profit", "-4096\n");      /* may be negative */
+	tt_put(dir, KSM_DIR "advisor_mode", "[none scan-time\n");
 	read_dir(dir, &s);
 	assert_true(s.present);
 	assert_int_equal(s.nbad, 4);
@@ -330,8 +234,8 @@ static void test_garbage(void **state)
 
 	/* More bad files than are named: the rest are counted, and
 	 * max_page_sharing is still known to be garbled, not absent. */
-	put_ksm(dir, "pages_unshared", "x\n");
-	put_ksm(dir, "full_scans", "\n");
+	tt_put(dir, KSM_DIR "pages_unshared", "x\n");
+	tt_put(dir, KSM_DIR "full_scans", "\n");
 	read_dir(dir, &s);
 	assert_int_equal(s.nbad, 6);
 	assert_true(s.garbled[KSM_MAX_PAGE_SHARING]);
@@ -339,7 +243,7 @@ static void test_garbage(void **state)
 	assert_said(lines, n, "Unreadable KSM files, ignored: run, pages_shared, "
 	            "pages_unshared, full_scans and 2 more.");
 	assert_said(lines, n, "max_page_sharing unreadable");
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 /* States built by hand: the assessment is a pure function of them. */

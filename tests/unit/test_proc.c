@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proc.h"
+#include "tmptree.h"
 
 #define GIB_KIB (1024 * 1024)
 #define MIB_KIB 1024
@@ -538,7 +538,7 @@ static void read_old_and_noksm(void **state)
 
 /* A writable copy of hostile-gaps/proc/PID in a temporary root. */
 struct copy {
-	char dir[64];
+	char *dir;
 	struct rt_root *r;
 	pid_t pid;
 	const char *trigger;        /* path suffix that fires the action */
@@ -546,37 +546,33 @@ struct copy {
 	int fired;
 };
 
-static void run(const char *fmt, ...)
+/* REL = proc/PID of the copy, followed by SUB. */
+static void pid_rel(char *rel, size_t size, const struct copy *c, const char *sub)
 {
-	char cmd[PATH_MAX * 3];
-	va_list ap;
+	int n = snprintf(rel, size, "proc/%d%s", (int)c->pid, sub);
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
+	assert_true(n > 0 && (size_t)n < size);
 }
 
 /* (Re)places a fresh copy of hostile-gaps/proc/PID in the copy. */
 static void copy_pid(struct copy *c, pid_t pid)
 {
-	run("rm -rf '%s/proc/%d' && cp -R '%s/hostile-gaps/proc/%d' '%s/proc/' && "
-	    "chmod -R u+w '%s/proc'", c->dir, (int)pid, FIXTURES, (int)pid, c->dir, c->dir);
-	rt_set_read_hook(c->r, NULL, NULL);
+	char rel[64];
+
 	c->pid = pid;
+	pid_rel(rel, sizeof(rel), c, "");
+	tt_graft(c->dir, "hostile-gaps", rel);
+	rt_set_read_hook(c->r, NULL, NULL);
 	c->fired = 0;
 }
 
 static int setup_copy(void **state)
 {
 	struct copy *c = calloc(1, sizeof(*c));
-	char path[PATH_MAX];
 
 	assert_non_null(c);
-	strcpy(c->dir, "/tmp/kn-proc-XXXXXX");
-	assert_non_null(mkdtemp(c->dir));
-	snprintf(path, sizeof(path), "%s/proc", c->dir);
-	assert_int_equal(mkdir(path, 0755), 0);
+	c->dir = tt_copy(NULL);
+	tt_mkdir(c->dir, "proc");
 	assert_int_equal(rt_open(c->dir, &c->r), 0);
 	*state = c;
 	return 0;
@@ -587,7 +583,7 @@ static int teardown_copy(void **state)
 	struct copy *c = *state;
 
 	rt_close(c->r);
-	run("rm -rf '%s'", c->dir);
+	tt_remove(c->dir);
 	free(c);
 	return 0;
 }
@@ -606,39 +602,39 @@ static void hook(const char *path, void *data)
 /* A new process took the PID: same files, later start time. */
 static void reuse_pid(struct copy *c)
 {
-	char path[PATH_MAX], buf[2048], *p;
+	char rel[64], path[PATH_MAX], buf[2048], out[2048], *p;
 	FILE *f;
 	int blanks = 0;
 
-	snprintf(path, sizeof(path), "%s/proc/%d/stat", c->dir, (int)c->pid);
+	pid_rel(rel, sizeof(rel), c, "/stat");
+	snprintf(path, sizeof(path), "%s/%s", c->dir, rel);
 	f = fopen(path, "r");
 	assert_non_null(f);
 	assert_non_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
 	p = strrchr(buf, ')');
+	assert_non_null(p);
 	/* The 20th blank after the comm precedes field 22, starttime. */
 	while (blanks < 20)
 		blanks += *++p == ' ';
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "%.*s 9%s", (int)(p - buf), buf, p + 1);
-	fclose(f);
+	snprintf(out, sizeof(out), "%.*s 9%s", (int)(p - buf), buf, p + 1);
+	tt_put(c->dir, rel, out);
 }
 
 static void remove_pid(struct copy *c)
 {
-	char path[PATH_MAX];
+	char rel[64];
 
-	snprintf(path, sizeof(path), "%s/proc/%d", c->dir, (int)c->pid);
-	run("rm -rf '%s'", path);
+	pid_rel(rel, sizeof(rel), c, "");
+	tt_drop(c->dir, rel);
 }
 
 static void remove_thread(struct copy *c)
 {
-	char path[PATH_MAX];
+	char rel[64];
 
-	snprintf(path, sizeof(path), "%s/proc/%d/task/4243", c->dir, (int)c->pid);
-	run("rm -rf '%s'", path);
+	pid_rel(rel, sizeof(rel), c, "/task/4243");
+	tt_drop(c->dir, rel);
 }
 
 static void pid_reused(void **state)

@@ -10,44 +10,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "root.h"
+#include "tmptree.h"
 
 struct tmpdir {
-	char dir[64];
+	char *dir;
 	struct rt_root *r;
 };
-
-static void put(const char *dir, const char *rel, const char *text)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static int setup(void **state)
 {
 	struct tmpdir *t = calloc(1, sizeof(*t));
-	char path[PATH_MAX];
 
-	strcpy(t->dir, "/tmp/kn-root-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(path, sizeof(path), "%s/sys", t->dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/proc", t->dir);
-	mkdir(path, 0755);
-	put(t->dir, "sys/num", "42\n");
-	put(t->dir, "sys/neg", "-1\n");
-	put(t->dir, "sys/text", "hello world\n");
-	put(t->dir, "sys/empty", "");
-	put(t->dir, "proc/big", "0123456789abcdef0123456789abcdef");
+	assert_non_null(t);
+	t->dir = tt_copy(NULL);
+	tt_put(t->dir, "sys/num", "42\n");
+	tt_put(t->dir, "sys/neg", "-1\n");
+	tt_put(t->dir, "sys/text", "hello world\n");
+	tt_put(t->dir, "sys/empty", "");
+	tt_put(t->dir, "proc/big", "0123456789abcdef0123456789abcdef");
 	assert_int_equal(rt_open(t->dir, &t->r), 0);
 	*state = t;
 	return 0;
@@ -56,11 +39,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct tmpdir *t = *state;
-	char cmd[128];
 
 	rt_close(t->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-	assert_int_equal(system(cmd), 0);
+	tt_remove(t->dir);
 	free(t);
 	return 0;
 }

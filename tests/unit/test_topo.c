@@ -7,128 +7,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "tmptree.h"
 #include "topo.h"
-
-/* Temporary copies of fixture trees (the source tree may be read-only). */
-static char copy_src[PATH_MAX], copy_dst[PATH_MAX];
-
-static int copy_file(const char *from, const char *to)
-{
-	char buf[8192];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n = 0;
-
-	if (in < 0)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			n = -1;
-			break;
-		}
-	close(in);
-	close(out);
-	return n < 0 ? -1 : 0;
-}
-
-static int copy_one(const char *path, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-	char to[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-
-	(void)st;
-	(void)ftw;
-	if ((size_t)snprintf(to, sizeof(to), "%s%s", copy_dst,
-	                     path + strlen(copy_src)) >= sizeof(to))
-		return -1;
-	if (type == FTW_D)
-		return mkdir(to, 0755) < 0 && errno != EEXIST ? -1 : 0;
-	if (type == FTW_SL) {
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			return -1;
-		link[n] = '\0';
-		return symlink(link, to);
-	}
-	return type == FTW_F ? copy_file(path, to) : 0;
-}
-
-/* Copies fixture NAME into a new temporary directory written to DIR. */
-static void copy_fixture(const char *name, char *dir, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, size, "%s/test_topo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(copy_src, sizeof(copy_src), "%s/%s", FIXTURES, name);
-	snprintf(copy_dst, sizeof(copy_dst), "%s", dir);
-	assert_int_equal(nftw(copy_src, copy_one, 16, FTW_PHYS), 0);
-}
-
-static int remove_one(const char *path, const struct stat *st, int type,
-                      struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void remove_tree(const char *dir)
-{
-	assert_int_equal(nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-/* BUF = DIR/REL. */
-static void join(char *buf, size_t size, const char *dir, const char *rel)
-{
-	int n = snprintf(buf, size, "%s/%s", dir, rel);
-
-	assert_true(n > 0 && (size_t)n < size);
-}
-
-/* Writes TEXT to DIR/REL, creating or replacing the file. */
-static void put(const char *dir, const char *rel, const char *text)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	join(path, sizeof(path), dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void drop(const char *dir, const char *rel)
-{
-	char path[PATH_MAX];
-
-	join(path, sizeof(path), dir, rel);
-	assert_int_equal(unlink(path), 0);
-}
-
-static void make_dir(const char *dir, const char *rel)
-{
-	char path[PATH_MAX];
-
-	join(path, sizeof(path), dir, rel);
-	assert_int_equal(mkdir(path, 0755), 0);
-}
 
 static void open_dir(const char *dir, struct rt_root **r)
 {
@@ -138,8 +22,9 @@ static void open_dir(const char *dir, struct rt_root **r)
 static void open_fixture(const char *name, struct rt_root **r)
 {
 	char dir[PATH_MAX];
+	int n = snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, name);
 
-	join(dir, sizeof(dir), FIXTURES, name);
+	assert_true(n > 0 && (size_t)n < sizeof(dir));
 	open_dir(dir, r);
 }
 
@@ -292,13 +177,13 @@ static void test_noksm_flat(void **state)
 static void check_bad_rows(const char *row2, const char *row5)
 {
 	static const int dist[9] = { 10, 20, 40, 20, 10, 20, 20, 20, 10 };
-	char dir[PATH_MAX];
 	struct rt_root *r;
 	struct topo t;
+	char *dir;
 
-	copy_fixture("hostile-gaps", dir, sizeof(dir));
-	put(dir, "sys/devices/system/node/node2/distance", row2);
-	put(dir, "sys/devices/system/node/node5/distance", row5);
+	dir = tt_copy("hostile-gaps");
+	tt_put(dir, "sys/devices/system/node/node2/distance", row2);
+	tt_put(dir, "sys/devices/system/node/node5/distance", row5);
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_int_equal(t.nr, 3);
@@ -306,7 +191,7 @@ static void check_bad_rows(const char *row2, const char *row5)
 	assert_dist(&t, dist);
 	topo_free(&t);
 	rt_close(r);
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 static void test_bad_distance(void **state)
@@ -320,13 +205,13 @@ static void test_bad_distance(void **state)
 /* node/online garbled: the node directories still name nodes 0, 2, 5. */
 static void test_bad_node_online(void **state)
 {
-	char dir[PATH_MAX];
 	struct rt_root *r;
 	struct topo t;
+	char *dir;
 
 	(void)state;
-	copy_fixture("hostile-gaps", dir, sizeof(dir));
-	put(dir, "sys/devices/system/node/online", "0,2,zz\n");
+	dir = tt_copy("hostile-gaps");
+	tt_put(dir, "sys/devices/system/node/online", "0,2,zz\n");
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_int_equal(t.nr, 3);
@@ -336,40 +221,40 @@ static void test_bad_node_online(void **state)
 	assert_dist(&t, gaps_dist);
 	topo_free(&t);
 	rt_close(r);
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 /* Garbled node/online and no CPU information anywhere: an error, T untouched. */
 static void test_nothing_usable(void **state)
 {
-	char dir[PATH_MAX];
 	struct rt_root *r;
 	struct topo t;
+	char *dir;
 
 	(void)state;
-	copy_fixture("hostile-noksm", dir, sizeof(dir));
-	put(dir, "sys/devices/system/cpu/online", "garbage\n");
-	drop(dir, "sys/devices/system/cpu/present");
-	make_dir(dir, "sys/devices/system/node");
-	put(dir, "sys/devices/system/node/online", "garbage\n");
+	dir = tt_copy("hostile-noksm");
+	tt_put(dir, "sys/devices/system/cpu/online", "garbage\n");
+	tt_drop(dir, "sys/devices/system/cpu/present");
+	tt_mkdir(dir, "sys/devices/system/node");
+	tt_put(dir, "sys/devices/system/node/online", "garbage\n");
 	open_dir(dir, &r);
 	memset(&t, 0x5a, sizeof(t));
 	assert_int_equal(topo_read(r, &t), -EINVAL);
 	assert_int_equal(t.nr, 0x5a5a5a5a);
 	rt_close(r);
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 /* Without cpu/online: the union of the nodes' cpulists minus cpu/offline. */
 static void test_no_cpu_online(void **state)
 {
-	char dir[PATH_MAX];
 	struct rt_root *r;
 	struct topo t;
+	char *dir;
 
 	(void)state;
-	copy_fixture("hostile-gaps", dir, sizeof(dir));
-	drop(dir, "sys/devices/system/cpu/online");
+	dir = tt_copy("hostile-gaps");
+	tt_drop(dir, "sys/devices/system/cpu/online");
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_set(&t.online_cpus, "0-2,4-7");
@@ -377,7 +262,7 @@ static void test_no_cpu_online(void **state)
 	topo_free(&t);
 	rt_close(r);
 
-	drop(dir, "sys/devices/system/cpu/offline");
+	tt_drop(dir, "sys/devices/system/cpu/offline");
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_set(&t.online_cpus, "0-7");
@@ -385,37 +270,37 @@ static void test_no_cpu_online(void **state)
 	assert_set(&t.node[0].cpus, "0-3");
 	topo_free(&t);
 	rt_close(r);
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 /* Without cpu/offline, offline CPUs are present minus online. */
 static void test_offline_from_present(void **state)
 {
-	char dir[PATH_MAX];
 	struct rt_root *r;
 	struct topo t;
+	char *dir;
 
 	(void)state;
-	copy_fixture("hostile-gaps", dir, sizeof(dir));
-	drop(dir, "sys/devices/system/cpu/offline");
+	dir = tt_copy("hostile-gaps");
+	tt_drop(dir, "sys/devices/system/cpu/offline");
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_set(&t.offline_cpus, "3");
 	topo_free(&t);
 	rt_close(r);
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 /* has_memory decides when present; without it MemTotal > 0 does. */
 static void test_has_memory(void **state)
 {
-	char dir[PATH_MAX];
 	struct rt_root *r;
 	struct topo t;
+	char *dir;
 
 	(void)state;
-	copy_fixture("hostile-gaps", dir, sizeof(dir));
-	put(dir, "sys/devices/system/node/has_memory", "0\n");
+	dir = tt_copy("hostile-gaps");
+	tt_put(dir, "sys/devices/system/node/has_memory", "0\n");
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_true(t.node[0].has_memory);
@@ -423,7 +308,7 @@ static void test_has_memory(void **state)
 	topo_free(&t);
 	rt_close(r);
 
-	drop(dir, "sys/devices/system/node/has_memory");
+	tt_drop(dir, "sys/devices/system/node/has_memory");
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_true(t.node[0].has_memory);
@@ -431,22 +316,22 @@ static void test_has_memory(void **state)
 	assert_false(t.node[2].has_memory);
 	topo_free(&t);
 	rt_close(r);
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 /* Garbage in meminfo and cpulist degrades one value, never crashes. */
 static void test_garbage_node_files(void **state)
 {
-	char dir[PATH_MAX];
 	struct rt_root *r;
 	struct topo t;
+	char *dir;
 
 	(void)state;
-	copy_fixture("hostile-gaps", dir, sizeof(dir));
-	put(dir, "sys/devices/system/node/node0/meminfo",
+	dir = tt_copy("hostile-gaps");
+	tt_put(dir, "sys/devices/system/node/node0/meminfo",
 	    "Node 0 MemTotal:   lots kB\nNode 0 MemFree: 12x kB\n\x01\xff\n");
-	put(dir, "sys/devices/system/node/node5/cpulist", "4-\n");
-	drop(dir, "sys/devices/system/node/node2/meminfo");
+	tt_put(dir, "sys/devices/system/node/node5/cpulist", "4-\n");
+	tt_drop(dir, "sys/devices/system/node/node2/meminfo");
 	open_dir(dir, &r);
 	assert_int_equal(topo_read(r, &t), 0);
 	assert_int_equal(t.node[0].mem_total_kib, 0);
@@ -457,7 +342,7 @@ static void test_garbage_node_files(void **state)
 	assert_set(&t.online_cpus, "0-2,4-7");
 	topo_free(&t);
 	rt_close(r);
-	remove_tree(dir);
+	tt_remove(dir);
 }
 
 static void test_live_host(void **state)

@@ -1,0 +1,339 @@
+/* main.c - ksm-numad: command line, configuration and the modes
+ * (--check-config, --oneshot --dry-run, the daemon).
+ *
+ * Exit statuses are documented in ksm-numad(8); keep the two in step.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "report.h"
+#include "root.h"
+#include "snapshot.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,         /* usage, configuration, unreadable root/topology */
+	EXIT_COMBINATION = 2,   /* a combination of options not supported (yet) */
+	EXIT_RUNTIME = 3,       /* the daemon failed after start-up */
+	PARSE_CONTINUE = -1,    /* parse_args: go on with the chosen mode */
+};
+
+/* The same range as [daemon] interval in lib/config.c. */
+#define INTERVAL_MAX 3600U
+
+struct opts {
+	const char *config;     /* -c FILE; NULL = CFG_DEFAULT_PATH, may be absent */
+	const char *root;       /* --root DIR; NULL = this host */
+	const char *check_file; /* --check-config FILE */
+	bool check;
+	bool oneshot;
+	bool dry_run;
+	bool verbose;
+	unsigned interval_s;    /* -i; 0 = from the configuration */
+	enum log_target target;
+};
+
+enum {
+	OPT_ROOT = 256,
+	OPT_ONESHOT,
+	OPT_DRY_RUN,
+	OPT_CHECK,
+	OPT_LOG_TARGET,
+};
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "oneshot", no_argument, NULL, OPT_ONESHOT },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "check-config", optional_argument, NULL, OPT_CHECK },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "log-target", required_argument, NULL, OPT_LOG_TARGET },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ksm-numad [OPTION]...\n"
+		"Keep KVM guests on the NUMA nodes where their vCPUs run, without\n"
+		"stalling them on KSM-shared pages.\n"
+		"\n"
+		"  -c, --config FILE          configuration file (default %s)\n"
+		"      --root DIR             observe the sys/ and proc/ trees under DIR\n"
+		"      --oneshot              one pass, then exit (needs --dry-run for now)\n"
+		"      --dry-run              observe and report, change nothing\n"
+		"      --check-config [FILE]  check the configuration, print the settings\n"
+		"  -i, --interval SECONDS     seconds between passes, 1-%u (overrides the file)\n"
+		"      --log-target TARGET    auto, stderr or journal\n"
+		"  -v, --verbose              log at debug level\n"
+		"  -V, --version              print the version and exit\n"
+		"  -h, --help                 print this help and exit\n"
+		"\n"
+		"Without --oneshot or --check-config, runs as a daemon in the foreground\n"
+		"(systemd Type=notify).  See ksm-numad(8).\n",
+		CFG_DEFAULT_PATH, INTERVAL_MAX);
+}
+
+static int parse_interval(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < 1 || v > INTERVAL_MAX) {
+		fprintf(stderr, "ksm-numad: --interval %s: not a number of seconds "
+			"(allowed: 1-%u)\n", s, INTERVAL_MAX);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_target(const char *s, enum log_target *out)
+{
+	static const char *const names[] = {
+		[LOG_TARGET_AUTO] = "auto",
+		[LOG_TARGET_STDERR] = "stderr",
+		[LOG_TARGET_JOURNAL] = "journal",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum log_target)i;
+			return 0;
+		}
+	}
+	fprintf(stderr, "ksm-numad: --log-target %s: unknown target "
+		"(allowed: auto, stderr, journal)\n", s);
+	return -EINVAL;
+}
+
+/* Handles one option; returns PARSE_CONTINUE or an exit status. */
+static int parse_one(int c, int argc, char **argv, struct opts *o)
+{
+	switch (c) {
+	case 'c':
+		o->config = optarg;
+		break;
+	case OPT_ROOT:
+		o->root = optarg;
+		break;
+	case OPT_ONESHOT:
+		o->oneshot = true;
+		break;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case OPT_CHECK:
+		/* Accept "--check-config FILE" as well as "--check-config=FILE". */
+		if (!optarg && optind < argc && argv[optind][0] != '-')
+			optarg = argv[optind++];
+		o->check = true;
+		o->check_file = optarg;
+		break;
+	case 'i':
+		return parse_interval(optarg, &o->interval_s) < 0 ? EXIT_ERROR : PARSE_CONTINUE;
+	case OPT_LOG_TARGET:
+		return parse_target(optarg, &o->target) < 0 ? EXIT_ERROR : PARSE_CONTINUE;
+	case 'V':
+		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return EXIT_OK;
+	case 'h':
+		usage(stdout);
+		return EXIT_OK;
+	default:        /* getopt has said what was wrong */
+		fprintf(stderr, "Try 'ksm-numad --help' for more information.\n");
+		return EXIT_ERROR;
+	}
+	return PARSE_CONTINUE;
+}
+
+/* Rejects arguments and combinations we do not run. */
+static int check_combination(int argc, char **argv, const struct opts *o)
+{
+	if (optind < argc) {
+		fprintf(stderr, "ksm-numad: unexpected argument '%s'\n"
+			"Try 'ksm-numad --help' for more information.\n", argv[optind]);
+		return EXIT_ERROR;
+	}
+	if (o->check && (o->oneshot || o->dry_run)) {
+		fprintf(stderr, "ksm-numad: --check-config cannot be combined with "
+			"--oneshot or --dry-run\n");
+		return EXIT_COMBINATION;
+	}
+	if (o->oneshot && !o->dry_run) {
+		fprintf(stderr, "ksm-numad: --oneshot would move memory, and nothing "
+			"moves memory yet; use --oneshot --dry-run\n");
+		return EXIT_COMBINATION;
+	}
+	return PARSE_CONTINUE;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c, r;
+
+	/* Short options stay few: numad's -w, -u, -m, -p, -x ... come later. */
+	while ((c = getopt_long(argc, argv, "c:i:vVh", long_opts, NULL)) != -1) {
+		r = parse_one(c, argc, argv, o);
+		if (r != PARSE_CONTINUE)
+			return r;
+	}
+	return check_combination(argc, argv, o);
+}
+
+/* Command-line settings win over the file's, at start and on every reload. */
+static void apply_overrides(const struct opts *o, struct cfg *cfg)
+{
+	if (o->interval_s)
+		cfg->interval_s = o->interval_s;
+	if (o->verbose)
+		cfg->log_level = LOG_DEBUG;
+}
+
+static const char *cfg_path(const struct opts *o)
+{
+	return o->config ? o->config : CFG_DEFAULT_PATH;
+}
+
+static void log_cfg_error(void *data, const char *msg)
+{
+	(void)data;
+	log_err("%s", msg);
+}
+
+/* The daemon's and --oneshot's configuration: a missing default file means
+ * the built-in defaults; a file named with -c must exist and be valid. */
+static int load_cfg(void *data, struct cfg *out)
+{
+	const struct opts *o = data;
+	int r;
+
+	if (!o->config && access(CFG_DEFAULT_PATH, F_OK) < 0 && errno == ENOENT) {
+		log_notice("%s does not exist: running with the built-in defaults",
+			   CFG_DEFAULT_PATH);
+		cfg_defaults(out);
+	} else {
+		r = cfg_load(cfg_path(o), out, log_cfg_error, NULL);
+		if (r < 0)
+			return r;
+	}
+	apply_overrides(o, out);
+	return 0;
+}
+
+static int flush_stdout(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "ksm-numad: cannot write the output: %s\n", strerror(errno));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+static void print_cfg_error(void *data, const char *msg)
+{
+	int *nerr = data;
+
+	fprintf(stderr, "%s\n", msg);
+	(*nerr)++;
+}
+
+static int run_check(const struct opts *o)
+{
+	const char *path = o->check_file ? o->check_file : cfg_path(o);
+	struct cfg cfg;
+	int nerr = 0;
+	int r = cfg_load(path, &cfg, print_cfg_error, &nerr);
+
+	if (r < 0) {
+		if (nerr == 0)
+			fprintf(stderr, "%s: %s\n", path, strerror(-r));
+		return EXIT_ERROR;
+	}
+	apply_overrides(o, &cfg);
+	printf("%s: OK\n", path);
+	cfg_print(stdout, &cfg);
+	return flush_stdout();
+}
+
+static int run_oneshot(const struct rt_root *root, const struct cfg *cfg)
+{
+	struct snapshot s;
+	int r = snap_take(root, cfg, &s);
+
+	if (r < 0) {
+		log_err("cannot observe %s: %s; nothing to report",
+			rt_dir(root), strerror(-r));
+		return EXIT_ERROR;
+	}
+	report_print(stdout, root, &s);
+	snap_free(&s);
+	return flush_stdout();
+}
+
+static int run_daemon(struct opts *o, const struct rt_root *root, const struct cfg *cfg)
+{
+	struct loop_opts lo = {
+		.root = root,
+		.cfg = cfg,
+		.cfg_name = cfg_path(o),
+		.load = load_cfg,
+		.load_data = o,
+	};
+	int r;
+
+	log_notice("%s %s starting: observing %s every %u s; nothing is moved yet",
+		   PACKAGE_NAME, PACKAGE_VERSION, rt_dir(root), cfg->interval_s);
+	r = loop_run(&lo);
+	if (r < 0) {
+		log_err("event loop failed: %s; exiting", strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	log_info("stopped");
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .target = LOG_TARGET_AUTO };
+	struct rt_root *root;
+	struct cfg cfg;
+	int r = parse_args(argc, argv, &o);
+
+	if (r != PARSE_CONTINUE)
+		return r == EXIT_OK ? flush_stdout() : r;
+	if (o.check)
+		return run_check(&o);
+	log_open(o.target, o.verbose ? LOG_DEBUG : LOG_INFO);
+	if (load_cfg(&o, &cfg) < 0) {
+		log_err("%s: invalid configuration, not starting", cfg_path(&o));
+		return EXIT_ERROR;
+	}
+	log_set_level(cfg.log_level);
+	r = rt_open(o.root, &root);
+	if (r < 0) {
+		log_err("cannot open root directory %s: %s", o.root ? o.root : "/",
+			strerror(-r));
+		return EXIT_ERROR;
+	}
+	r = o.oneshot ? run_oneshot(root, &cfg) : run_daemon(&o, root, &cfg);
+	rt_close(root);
+	return r;
+}

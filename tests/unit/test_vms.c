@@ -1,0 +1,187 @@
+/* Unit tests for candidate selection (process mode) on the fixture trees.
+ * Expected values come from tests/fixtures/README.md. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vms.h"
+
+struct scan {
+	struct rt_root *r;
+	struct topo t;
+	struct vm_list l;
+};
+
+static void scan(struct scan *s, const char *tree, const struct cfg *cfg)
+{
+	char dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, tree);
+	assert_int_equal(rt_open(dir, &s->r), 0);
+	assert_int_equal(topo_read(s->r, &s->t), 0);
+	assert_int_equal(vms_scan(s->r, cfg, &s->t, &s->l), 0);
+}
+
+static void done(struct scan *s)
+{
+	vms_free(&s->l);
+	topo_free(&s->t);
+	rt_close(s->r);
+}
+
+static const struct vm *find(const struct vm_list *l, pid_t pid)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->vm[i].pid == pid)
+			return &l->vm[i];
+	return NULL;
+}
+
+static void vcpu_names(void **state)
+{
+	assert_int_equal(vms_vcpu_index("CPU 0/KVM"), 0);
+	assert_int_equal(vms_vcpu_index("CPU 12/TCG"), 12);
+	assert_int_equal(vms_vcpu_index("CPU x/KVM"), -1);
+	assert_int_equal(vms_vcpu_index("CPU 1"), -1);
+	assert_int_equal(vms_vcpu_index("CPU /KVM"), -1);
+	assert_int_equal(vms_vcpu_index("qemu-system-x86"), -1);
+	assert_int_equal(vms_vcpu_index("CPU 99999999999/KVM"), -1);
+}
+
+static void gaps_defaults(void **state)
+{
+	struct scan s;
+	struct cfg cfg;
+	const struct vm *vm;
+
+	cfg_defaults(&cfg);
+	scan(&s, "hostile-gaps", &cfg);
+	assert_int_equal(s.l.n, 1);           /* only 4242: 4300 is not qemu */
+	vm = find(&s.l, 4242);
+	assert_non_null(vm);
+	assert_string_equal(vm->name, "qemu-system-x86");
+	assert_int_equal(vm->nvcpus, 2);
+	assert_false(vm->pinned);             /* 0-7 covers online 0-2,4-7 */
+	assert_int_equal(vm->info.mem.source, PROC_MEM_CGROUP);
+	assert_int_equal(s.l.vanished, 1);    /* 4500: only stat left */
+	assert_int_equal(s.l.unreadable, 1);  /* 4600: garbage stat */
+	done(&s);
+}
+
+static void gaps_all_processes(void **state)
+{
+	struct scan s;
+	struct cfg cfg;
+	const struct vm *vm;
+
+	cfg_defaults(&cfg);
+	cfg.process_names.n = 0;              /* numad's model: any process */
+	scan(&s, "hostile-gaps", &cfg);
+	assert_int_equal(s.l.n, 2);           /* 4400 is 1 MiB: too small */
+	assert_int_equal(s.l.vm[0].pid, 4242);
+	assert_int_equal(s.l.vm[1].pid, 4300);
+	vm = &s.l.vm[1];
+	assert_string_equal(vm->name, "a) b (c");
+	assert_int_equal(vm->nvcpus, 0);
+	assert_true(vm->pinned);              /* Cpus_allowed_list 4-7 */
+	assert_int_equal(vm->info.mem.source, PROC_MEM_NUMA_MAPS);
+	done(&s);
+}
+
+static void include_exclude(void **state)
+{
+	struct scan s;
+	struct cfg cfg;
+
+	cfg_defaults(&cfg);
+	cfg.exclude_pids.n = 1;
+	cfg.exclude_pids.pid[0] = 4242;
+	cfg.include_pids.n = 1;
+	cfg.include_pids.pid[0] = 4400;       /* included whatever its size */
+	scan(&s, "hostile-gaps", &cfg);
+	assert_int_equal(s.l.n, 1);
+	assert_int_equal(s.l.vm[0].pid, 4400);
+	assert_string_equal(s.l.vm[0].why, "PID included by configuration");
+	done(&s);
+
+	cfg_defaults(&cfg);
+	cfg.process_names.n = 0;
+	cfg.exclude_names.n = 1;
+	strcpy(cfg.exclude_names.p[0], "a)*");
+	cfg.min_memory_mb = 4097;             /* 4242 has 1 GiB + 1 MiB + 3 GiB */
+	scan(&s, "hostile-gaps", &cfg);
+	assert_int_equal(s.l.n, 1);
+	assert_int_equal(s.l.vm[0].pid, 4242);
+	done(&s);
+	cfg.min_memory_mb = 4098;
+	scan(&s, "hostile-gaps", &cfg);
+	assert_int_equal(s.l.n, 0);
+	done(&s);
+}
+
+static void old_kernel(void **state)
+{
+	struct scan s;
+	struct cfg cfg;
+	const struct vm *vm;
+
+	cfg_defaults(&cfg);
+	scan(&s, "hostile-oldkernel", &cfg);
+	vm = find(&s.l, 1000);
+	assert_non_null(vm);
+	assert_string_equal(vm->name, "qemu-kvm");
+	assert_int_equal(vm->nvcpus, 2);
+	assert_int_equal(vm->info.mem.source, PROC_MEM_NUMA_MAPS);
+	assert_false(vm->info.ksm.has_stat);
+	done(&s);
+}
+
+static void no_ksm_no_numa(void **state)
+{
+	struct scan s;
+	struct cfg cfg;
+	const struct vm *vm;
+
+	cfg_defaults(&cfg);
+	scan(&s, "hostile-noksm", &cfg);
+	assert_int_equal(s.l.n, 1);
+	vm = find(&s.l, 2000);
+	assert_non_null(vm);
+	assert_int_equal(vm->nvcpus, 1);
+	assert_int_equal(proc_mem_total_kib(&vm->info.mem), 400 * 1024);
+	done(&s);
+}
+
+static void live_self(void **state)
+{
+	struct scan s = { 0 };
+	struct cfg cfg;
+
+	cfg_defaults(&cfg);
+	cfg.include_pids.n = 1;
+	cfg.include_pids.pid[0] = getpid();
+	assert_int_equal(rt_open(NULL, &s.r), 0);
+	assert_int_equal(topo_read(s.r, &s.t), 0);
+	assert_int_equal(vms_scan(s.r, &cfg, &s.t, &s.l), 0);
+	assert_non_null(find(&s.l, getpid()));
+	done(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(vcpu_names),
+		cmocka_unit_test(gaps_defaults),
+		cmocka_unit_test(gaps_all_processes),
+		cmocka_unit_test(include_exclude),
+		cmocka_unit_test(old_kernel),
+		cmocka_unit_test(no_ksm_no_numa),
+		cmocka_unit_test(live_self),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
