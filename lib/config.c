@@ -26,6 +26,8 @@
 
 #include <ini.h>
 
+#include "num.h"
+
 #define MAX_FILE (1024 * 1024)
 #define MAX_ERRORS 100          /* shown; the rest are only counted */
 #define COMM_LEN 15             /* TASK_COMM_LEN - 1 */
@@ -226,29 +228,11 @@ static void bad(struct parser *p, const struct key *k, const char *v,
 	       allowed(k, a, sizeof(a)));
 }
 
-/* Parses N bytes of decimal digits; -EINVAL if not, -ERANGE on overflow. */
-static int parse_u64(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -EINVAL;
-		if (v > (UINT64_MAX - (s[i] - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* Parses V as a number of K's range; reports and returns -1 if it is not. */
 static int get_number(struct parser *p, const struct key *k, const char *v,
                       uint64_t *out)
 {
-	int r = parse_u64(v, strlen(v), out);
+	int r = num_u64_tok(v, strlen(v), out);
 
 	if (r == 0 && *out >= k->min && *out <= k->max)
 		return 0;
@@ -358,7 +342,7 @@ static void set_pids(struct parser *p, const struct key *k, const char *v)
 			bad(p, k, tok, n, "is one entry too many");
 			return;
 		}
-		r = parse_u64(tok, n, &pid);
+		r = num_u64_tok(tok, n, &pid);
 		if (r == -EINVAL) {
 			bad(p, k, tok, n, "is not a PID");
 			return;

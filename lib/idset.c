@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "num.h"
+
 #define NWORDS (IDSET_MAX / 64)
 
 void idset_clear(struct idset *s)
@@ -84,16 +86,13 @@ bool idset_equal(const struct idset *a, const struct idset *b)
 /* Parses a decimal id at *P, advancing it; -EINVAL or -ERANGE. */
 static int parse_id(const char **p, int *id)
 {
-	long v = 0;
+	uint64_t v;
+	int ret = num_u64(*p, p, &v);
 
-	if (**p < '0' || **p > '9')
-		return -EINVAL;
-	while (**p >= '0' && **p <= '9') {
-		v = v * 10 + (**p - '0');
-		if (v >= IDSET_MAX)
-			return -ERANGE;
-		(*p)++;
-	}
+	if (ret < 0)
+		return ret;
+	if (v >= IDSET_MAX)
+		return -ERANGE;
 	*id = (int)v;
 	return 0;
 }

@@ -6,8 +6,9 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "num.h"
 
 #define KSM_DIR "kernel/mm/ksm"
 #define NBAD_KEPT ((int)(sizeof(((struct ksm_state *)0)->bad) / \
@@ -53,17 +54,12 @@ static void note_bad(struct ksm_state *s, const char *name)
 /* Parses one decimal number and an optional newline; a sign only if SIGNED. */
 static int parse_val(const char *buf, bool is_signed, int64_t *out)
 {
-	const char *p = buf;
-	long long v;
-	char *end;
+	const char *end;
+	int64_t v;
 
-	if (is_signed && *p == '-')
-		p++;
-	if (!isdigit((unsigned char)*p))
+	if (!is_signed && *buf == '-')
 		return -EINVAL;
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	if (errno)
+	if (num_s64(buf, &end, &v) < 0)
 		return -EINVAL;
 	if (*end == '\n')
 		end++;

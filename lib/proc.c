@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
+
 #define STAT_FIELDS 52              /* since Linux 3.5 (exit_code) */
 #define STAT_BUF 2048
 #define NUMA_MAPS_LIMIT (16u << 20)
@@ -31,46 +33,17 @@ static int gone(int err)
 	return err == -ENOENT || err == -ESRCH ? -ESRCH : err;
 }
 
-/* Parses decimal digits at S (no sign, no blanks); *END after them. */
-static int parse_u64(const char *s, const char **end, uint64_t *v)
+/* A number that may be negative, stored two's complement in *V. */
+static int parse_signed(const char *s, const char **end, uint64_t *v)
 {
-	char *e;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &e, 10);
-	if (errno)
-		return -EINVAL;
-	*end = e;
-	return 0;
-}
-
-/* Like parse_u64 with an optional '-'; the value is stored two's complement. */
-static int parse_s64(const char *s, const char **end, uint64_t *v)
-{
-	long long x;
-	char *e;
+	int64_t x;
 
 	if (*s != '-')
-		return parse_u64(s, end, v);
-	if (s[1] < '0' || s[1] > '9')
-		return -EINVAL;
-	errno = 0;
-	x = strtoll(s, &e, 10);
-	if (errno)
+		return num_u64(s, end, v);
+	if (num_s64(s, end, &x) < 0)
 		return -EINVAL;
 	*v = (uint64_t)x;
-	*end = e;
 	return 0;
-}
-
-/* Parses the whole token [S, S+N) as an unsigned number. */
-static int tok_u64(const char *s, size_t n, uint64_t *v)
-{
-	const char *end;
-
-	return parse_u64(s, &end, v) == 0 && end == s + n ? 0 : -EINVAL;
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -151,7 +124,7 @@ static int stat_fields(const char *p, uint64_t v[STAT_FIELDS + 1])
 		uint64_t x;
 		bool sig = ++field > STAT_FIELDS || (stat_signed >> field & 1);
 
-		if ((sig ? parse_s64 : parse_u64)(p + 1, &p, &x) < 0)
+		if ((sig ? parse_signed : num_u64)(p + 1, &p, &x) < 0)
 			return -EINVAL;
 		if (field <= STAT_FIELDS)
 			v[field] = x;
@@ -168,7 +141,7 @@ int proc_parse_stat(const char *buf, struct proc_stat *st)
 
 	if (!open || !close || close < open || open == buf || open[-1] != ' ')
 		return -EINVAL;
-	if (parse_u64(buf, &end, &pid) < 0 || end != open - 1 || pid == 0 || pid > INT_MAX)
+	if (num_u64(buf, &end, &pid) < 0 || end != open - 1 || pid == 0 || pid > INT_MAX)
 		return -EINVAL;
 	if (stat_fields(close + 1, v) < 0)
 		return -EINVAL;
@@ -212,7 +185,7 @@ static int status_kib(const char *v, size_t n, uint64_t *out)
 
 	while (v < end && *v == ' ')
 		v++;
-	if (v == end || parse_u64(v, &e, out) < 0 || end - e != 3 || memcmp(e, " kB", 3))
+	if (v == end || num_u64(v, &e, out) < 0 || end - e != 3 || memcmp(e, " kB", 3))
 		return -EINVAL;
 	return 0;
 }
@@ -223,7 +196,7 @@ static int status_uid(const char *v, size_t n, uid_t *uid)
 	const char *e;
 	uint64_t x;
 
-	if (parse_u64(v, &e, &x) < 0 || e > v + n || (e < v + n && *e != '\t') ||
+	if (num_u64(v, &e, &x) < 0 || e > v + n || (e < v + n && *e != '\t') ||
 	    x >= (uid_t)-1)
 		return -EINVAL;
 	*uid = (uid_t)x;
@@ -257,7 +230,7 @@ static int status_field(const char *key, size_t klen, const char *v, size_t n,
 	else if (tok_is(key, klen, "RssAnon"))
 		return status_kib(v, n, &st->rss_anon_kib);
 	else if (tok_is(key, klen, "Threads")) {
-		if (tok_u64(v, n, &x) < 0 || x > LONG_MAX)
+		if (num_u64_tok(v, n, &x) < 0 || x > LONG_MAX)
 			return -EINVAL;
 		st->threads = (long)x;
 	} else if (tok_is(key, klen, "Cpus_allowed_list"))
@@ -331,9 +304,9 @@ static bool node_count(const char *tok, size_t n, int *node, uint64_t *count)
 
 	if (n < 4 || tok[0] != 'N' || !eq)
 		return false;
-	if (parse_u64(tok + 1, &e, &id) < 0 || e != eq || id >= IDSET_MAX)
+	if (num_u64(tok + 1, &e, &id) < 0 || e != eq || id >= IDSET_MAX)
 		return false;
-	if (tok_u64(eq + 1, tok + n - eq - 1, count) < 0)
+	if (num_u64_tok(eq + 1, tok + n - eq - 1, count) < 0)
 		return false;
 	*node = (int)id;
 	return true;
@@ -371,12 +344,12 @@ static bool vma_token(const char *tok, size_t n, struct vma_line *vl)
 		if (x > vl->max_pages)
 			vl->max_pages = x;
 	} else if (tok_prefix(tok, n, "kernelpagesize_kB=", &v, &vn)) {
-		return tok_u64(v, vn, &vl->page_kib) == 0 && vl->page_kib > 0;
+		return num_u64_tok(v, vn, &vl->page_kib) == 0 && vl->page_kib > 0;
 	} else if (tok_prefix(tok, n, "anon=", &v, &vn)) {
 		vl->anon = true;
-		return tok_u64(v, vn, &x) == 0;
+		return num_u64_tok(v, vn, &x) == 0;
 	} else if (tok_prefix(tok, n, "mapmax=", &v, &vn)) {
-		return tok_u64(v, vn, &vl->mapmax) == 0;
+		return num_u64_tok(v, vn, &vl->mapmax) == 0;
 	} else if (tok_is(tok, n, "huge")) {
 		vl->huge = true;
 	}
@@ -614,19 +587,19 @@ static int ksm_stat_line(const char *line, size_t len, struct proc_ksm *k)
 		vn = 0;
 	}
 	if (tok_is(key, kn, "ksm_process_profit")) {
-		if (vn == 0 || parse_s64(v, &e, &x) < 0 || e != v + vn)
+		if (vn == 0 || parse_signed(v, &e, &x) < 0 || e != v + vn)
 			return -EINVAL;
 		k->profit = (int64_t)x;
 		k->has_profit = true;
 		return 0;
 	}
 	if (tok_is(key, kn, "ksm_rmap_items"))
-		return tok_u64(v, vn, &k->rmap_items);
+		return num_u64_tok(v, vn, &k->rmap_items);
 	if (tok_is(key, kn, "ksm_merging_pages"))
-		return tok_u64(v, vn, &k->merging_pages);
+		return num_u64_tok(v, vn, &k->merging_pages);
 	if (tok_is(key, kn, "ksm_zero_pages")) {
 		k->has_zero_pages = true;
-		return tok_u64(v, vn, &k->zero_pages);
+		return num_u64_tok(v, vn, &k->zero_pages);
 	}
 	return 0;
 }
@@ -763,7 +736,7 @@ static int list_tids(const struct rt_root *r, pid_t pid, pid_t **out, int *nr)
 		const char *e;
 		uint64_t tid;
 
-		if (parse_u64(de->d_name, &e, &tid) == 0 && *e == '\0' && tid > 0 &&
+		if (num_u64(de->d_name, &e, &tid) == 0 && *e == '\0' && tid > 0 &&
 		    tid <= INT_MAX)
 			tids[n++] = (pid_t)tid;
 	}

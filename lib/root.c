@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "num.h"
+
 struct rt_root {
 	char dir[PATH_MAX];     /* without trailing slash; "" for the host */
 	rt_read_hook_fn *hook;
@@ -240,8 +242,9 @@ ssize_t rt_read_alloc(const struct rt_root *r, enum rt_fs fs, char **out,
 int rt_read_u64(const struct rt_root *r, enum rt_fs fs, uint64_t *out,
                 const char *fmt, ...)
 {
-	char buf[64], *end;
-	unsigned long long v;
+	const char *end;
+	char buf[64];
+	uint64_t v;
 	va_list ap;
 	ssize_t n;
 
@@ -250,11 +253,7 @@ int rt_read_u64(const struct rt_root *r, enum rt_fs fs, uint64_t *out,
 	va_end(ap);
 	if (n < 0)
 		return n == -EFBIG ? -EINVAL : (int)n;
-	if (buf[0] < '0' || buf[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(buf, &end, 10);
-	if (errno)
+	if (num_u64(buf, &end, &v) < 0)
 		return -EINVAL;
 	while (*end == '\n' || *end == ' ')
 		end++;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
+
 #define NODE_DIR "devices/system/node"
 #define CPU_DIR "devices/system/cpu"
 #define LIST_MAX 65536          /* id lists and distance rows */
@@ -65,16 +67,12 @@ static const char *skip_node_prefix(const char *p)
 /* Parses " 1234 kB" (the unit is optional) up to the end of the line. */
 static int parse_kib(const char *p, uint64_t *kib)
 {
-	unsigned long long v;
-	char *end;
+	const char *end;
+	uint64_t v;
 
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(p, &end, 10);
-	if (errno)
+	if (num_u64(p, &end, &v) < 0)
 		return -EINVAL;
 	if (strncmp(end, " kB", 3) == 0)
 		end += 3;
@@ -137,19 +135,13 @@ static bool parse_dist_row(const char *text, int *row, int nr)
 	const char *p = text;
 
 	for (int k = 0; k < nr; k++) {
-		char *end;
-		long v;
+		uint64_t v;
 
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (!isdigit((unsigned char)*p))
+		if (num_u64(p, &p, &v) < 0 || v < DIST_LOCAL || v > DIST_MAX)
 			return false;
-		errno = 0;
-		v = strtol(p, &end, 10);
-		if (errno || v < DIST_LOCAL || v > DIST_MAX)
-			return false;
-		row[k] = v;
-		p = end;
+		row[k] = (int)v;
 	}
 	while (isspace((unsigned char)*p))
 		p++;
@@ -178,16 +170,12 @@ static void read_dist_row(const struct rt_root *r, struct topo *t, int i)
 /* Parses "nodeN" (digits only) into *ID. */
 static bool node_dir_id(const char *name, int *id)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	if (strncmp(name, "node", 4) != 0 || !isdigit((unsigned char)name[4]))
+	if (strncmp(name, "node", 4) != 0 ||
+	    num_u64_tok(name + 4, strlen(name + 4), &v) < 0 || v >= IDSET_MAX)
 		return false;
-	errno = 0;
-	v = strtol(name + 4, &end, 10);
-	if (errno || *end || v >= IDSET_MAX)
-		return false;
-	*id = v;
+	*id = (int)v;
 	return true;
 }
 

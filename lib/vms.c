@@ -10,23 +10,17 @@
 #include <string.h>
 
 #include "log.h"
+#include "num.h"
 
 int vms_vcpu_index(const char *comm)
 {
-	const char *p = comm;
-	long idx = 0;
+	const char *end;
+	uint64_t idx;
 
-	if (strncmp(p, "CPU ", 4) != 0)
+	if (strncmp(comm, "CPU ", 4) != 0 || num_u64(comm + 4, &end, &idx) < 0 ||
+	    idx > INT_MAX / 10 || *end != '/')
 		return -1;
-	p += 4;
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	while (isdigit((unsigned char)*p)) {
-		idx = idx * 10 + (*p++ - '0');
-		if (idx > INT_MAX / 10)
-			return -1;
-	}
-	return *p == '/' ? (int)idx : -1;
+	return (int)idx;
 }
 
 /* Why PID with command COMM is looked at, or NULL when it is not. */
@@ -141,14 +135,9 @@ static int by_pid(const void *a, const void *b)
 /* The PID named by a /proc entry, or 0 if it is not a process directory. */
 static pid_t entry_pid(const char *name)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	if (!isdigit((unsigned char)name[0]))
-		return 0;
-	errno = 0;
-	v = strtol(name, &end, 10);
-	if (errno || *end || v <= 0 || v > INT_MAX)
+	if (num_u64_tok(name, strlen(name), &v) < 0 || v == 0 || v > INT_MAX)
 		return 0;
 	return (pid_t)v;
 }
