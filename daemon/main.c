@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "num.h"
 #include "loop.h"
 #include "report.h"
 #include "root.h"
@@ -88,12 +89,9 @@ static void usage(FILE *f)
 
 static int parse_interval(const char *s, unsigned *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < 1 || v > INTERVAL_MAX) {
+	if (num_u64_tok(s, strlen(s), &v) < 0 || v < 1 || v > INTERVAL_MAX) {
 		fprintf(stderr, "ksm-numad: --interval %s: not a number of seconds "
 			"(allowed: 1-%u)\n", s, INTERVAL_MAX);
 		return -EINVAL;
