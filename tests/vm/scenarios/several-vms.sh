@@ -1,0 +1,50 @@
+# several-vms.sh - scenario 2: several VMs with mixed unique and shared
+# memory, placed badly on the 4-node topology (guest side).
+#
+# Each VM's memory is put on one node and its vCPUs on another; the bed
+# checks that it got exactly that, then measures for WINDOW seconds with the
+# contenders given (the baseline first).
+#
+# usage: several-vms.sh WINDOW CONTENDER...
+. /lib/kn/common.sh
+. /lib/kn/contenders.sh
+
+[ $# -ge 2 ] || fail "usage: several-vms.sh WINDOW CONTENDER..."
+window=$1
+shift
+
+# name  memory-node  vcpu-node  regions
+vms="web:0:1:192M:unique,64M:same:ksm
+db:1:2:256M:unique
+batch:2:0:64M:unique,128M:zero:ksm"
+
+run_contender() {
+	c=$1
+	numa_balancing 0
+	wait_for 120 ksm_idle || fail "KSM pages of the previous VMs are still there"
+	all=""
+	for spec in $vms; do
+		name=${spec%%:*} rest=${spec#*:}
+		mem=${rest%%:*} rest=${rest#*:}
+		cpu=${rest%%:*} regions=${rest#*:}
+		dir=$OUT/$c/$name
+		args=""
+		for r in $(echo "$regions" | tr , ' '); do args="$args -r $r"; done
+		# shellcheck disable=SC2086
+		start_workload "$dir" -n "qemu-$name" $args -M "$mem" -C "$cpu" -t 2
+		eval "pid_$name=$WL_PID"
+		all="$all $name:$WL_PID:$mem:$cpu"
+	done
+	wait_for 300 merged_at_least $(( (64 + 128) * 256 * 95 / 100 )) || log "KSM merged less than expected"
+	for v in $all; do
+		name=${v%%:*} rest=${v#*:} pid=${rest%%:*}
+		WL_PID=$pid mark_window "$OUT/$c/$name"
+	done
+	"contender_$(echo "$c" | tr - _)" "$OUT/$c" "" "" "" "$window"
+	for v in $all; do
+		name=${v%%:*} rest=${v#*:} pid=${rest%%:*}
+		WL_PID=$pid stop_workload
+	done
+}
+
+for c in "$@"; do run_contender "$c"; done
