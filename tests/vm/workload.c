@@ -69,6 +69,7 @@ struct opts {
 	double duration_s;          /* 0: until SIGTERM/SIGINT */
 	const char *out;
 	int quiet;
+	int paused;                 /* -P: vCPUs wait for the first mark */
 };
 
 struct bits { uint64_t w[MAX_IDS / 64]; };
@@ -107,9 +108,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: workload [-n COMM] [-r SIZE:CONTENT[:ksm]]... [-M NODE] [-C NODE] [-L NODE]\n"
 		"                [-t VCPUS] [-i TOUCH_US] [-w PROBE_MS] [-d SECONDS]\n"
-		"                [-s SAMPLE_MS] [-o FILE] [-q]\n"
+		"                [-s SAMPLE_MS] [-o FILE] [-q] [-P]\n"
 		"  CONTENT: zero, same or unique; SIZE with K, M or G (default 256M:unique)\n"
 		"  -L NODE: locality against NODE instead of the nodes of the vCPUs' CPUs\n"
+		"  -P: the vCPUs stay idle until the first SIGUSR1 (the window's start)\n"
 		"SIGTERM/SIGINT or -d end the run and print the report; SIGUSR1 restarts\n"
 		"the summaries and records a mark line.\n");
 }
@@ -213,7 +215,7 @@ static int parse_opts(int argc, char **argv)
 
 	o = (struct opts){ .comm = "qemu-system-x86", .mem_node = -1, .cpu_node = -1, .local_node = -1,
 			   .vcpus = 2, .touch_us = 1000, .probe_ms = 10, .sample_ms = 500 };
-	while (!err && (c = getopt(argc, argv, "n:r:M:C:L:t:i:w:d:s:o:qh")) != -1) {
+	while (!err && (c = getopt(argc, argv, "n:r:M:C:L:t:i:w:d:s:o:qPh")) != -1) {
 		switch (c) {
 		case 'n': o.comm = optarg; break;
 		case 'r': err = parse_region(optarg); break;
@@ -227,6 +229,7 @@ static int parse_opts(int argc, char **argv)
 		case 's': err = parse_long(optarg, 1, 3600000, &o.sample_ms); break;
 		case 'o': o.out = optarg; break;
 		case 'q': o.quiet = 1; break;
+		case 'P': o.paused = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: err = -EINVAL;
 		}
@@ -545,6 +548,10 @@ static void *vcpu_main(void *arg)
 
 	snprintf(name, sizeof(name), "CPU %ld/TCG", idx);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
+	/* -P: idle until the window opens, so KSM merges without competition. */
+	while (o.paused && atomic_load_explicit(&epoch, memory_order_relaxed) == 0)
+		if (pause_us(10000))
+			return NULL;
 	do {
 		stats_sync(st);
 		p = random_page(&rng);

@@ -44,14 +44,14 @@ contender_ksm_numad() {
 # more than half a CPU and 300 MB, toward the node with more free CPU and
 # memory, and in its first 300 s of uptime only when the move "evens things
 # out" (its bypass rule: the VM's RSS, which counts every KSM mapping, must be
-# below the free-memory gap between the nodes).  So its VM starts with busy
-# vCPUs on node 0, node 0 is saturated by a busy loop per CPU and a ballast
+# below the free-memory gap between the nodes).  So its VM starts with its
+# vCPUs on node 0 (busy: the bench runs every VM with busy vCPUs), node 0 is saturated by a busy loop per CPU and a ballast
 # that opens the memory gap; numad then moves the VM to node 1: threads with
 # sched_setaffinity, memory with one migrate_pages(2) call.  tests/vm/README.md
 # ("numad") has the reasoning and the source references.
 NUMAD_BALLAST_MIB=1300
 
-prepare_numad() { WL_ARGS="-C 0 -i 0"; }
+prepare_numad() { WL_ARGS="-C 0"; }
 
 after_merge_numad() {
 	_busy=""

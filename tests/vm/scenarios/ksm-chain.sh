@@ -5,13 +5,19 @@
 # MPS mappings otherwise) plus UNIQUE MiB of ordinary memory, all on node 0,
 # its vCPUs on node 1.  Each contender gets a fresh VM and WINDOW seconds.
 #
-# usage: ksm-chain.sh MPS SAME_MIB UNIQUE_MIB WINDOW CONTENDER...
+# TOUCH_US is the pause of each vCPU between two touches (0: busy vCPUs).
+# KSM scans fast until the VM is merged, then at the kernel's default pace
+# (100 pages every 20 ms) so ksmd does not eat the CPUs during the window.
+# The vCPUs stay idle until the window opens (-P), so merging is quick.
+#
+# usage: ksm-chain.sh MPS SAME_MIB UNIQUE_MIB WINDOW TOUCH_US CONTENDER...
 . /lib/kn/common.sh
 . /lib/kn/contenders.sh
 
-[ $# -ge 5 ] || fail "usage: ksm-chain.sh MPS SAME_MIB UNIQUE_MIB WINDOW CONTENDER..."
-mps=$1 same=$2 unique=$3 window=$4
-shift 4
+[ $# -ge 6 ] || fail "usage: ksm-chain.sh MPS SAME_MIB UNIQUE_MIB WINDOW TOUCH_US CONTENDER..."
+mps=$1 same=$2 unique=$3 window=$4 touch=$5
+shift 5
+fast_scan=$(ksm_get pages_to_scan)
 pages=$((same * 256))
 
 # hook STEP CONTENDER: runs STEP_CONTENDER if the contender defines it.
@@ -30,13 +36,15 @@ run_one() {
 	# reason to move); locality is always measured against node 1 (-L 1).
 	WL_ARGS="-C 1"
 	hook prepare "$1"
+	ksm_set pages_to_scan "$fast_scan"
 	# shellcheck disable=SC2086
-	start_workload "$dir" -r "${same}M:same:ksm" -r "${unique}M:unique" -M 0 -L 1 -t 2 $WL_ARGS
+	start_workload "$dir" -r "${same}M:same:ksm" -r "${unique}M:unique" -M 0 -L 1 -t 2 -i "$touch" -P $WL_ARGS
 	event "$dir" merge-wait
 	# All but a few pages merged (each dup's first page is "shared", the rest "sharing").
 	wait_for 600 merged_at_least $((pages - pages / 100)) ||
 		fail "KSM merged only $(ksm_get pages_sharing) of $pages pages"
 	ksm_state "$dir/ksm.tsv"
+	ksm_set pages_to_scan 100
 	hook after_merge "$1"
 	log "$1: merged ($(ksm_get pages_shared) shared, $(ksm_get pages_sharing) sharing," \
 	    "$(ksm_get stable_node_dups) dups); window of $window s starts"
