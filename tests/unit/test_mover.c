@@ -1,0 +1,589 @@
+/* test_mover.c - the chunk-size controller, jobs on the dry-run backend over
+ * synthetic processes (virtual time), and one live move_pages call on this
+ * process's own memory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <numa.h>
+#include <numaif.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mover.h"
+
+#define PG 4096u
+#define HUGE (512u * PG)
+#define US 1000ull
+#define MS 1000000ull
+
+/* ---- the controller ---- */
+
+/* Chunk sizes over CALLS calls costing FIXED + cost * PER ns each. */
+static unsigned converge(const struct mv_budget *b, unsigned cur, uint64_t fixed,
+                         uint64_t per, int calls, uint64_t *worst_late)
+{
+	*worst_late = 0;
+	for (int i = 0; i < calls; i++) {
+		uint64_t ns = fixed + cur * per;
+		unsigned next = mv_budget_next(b, cur, cur, ns);
+
+		assert_true(next <= 2 * cur || next == b->min);
+		assert_true(next >= b->min && next <= b->max);
+		if (i >= 3 && ns > *worst_late)
+			*worst_late = ns;
+		cur = next;
+	}
+	return cur;
+}
+
+static void budget_under(void **state)
+{
+	struct mv_budget b = mv_budget_ms(5);
+	uint64_t worst, ns;
+	unsigned c;
+
+	(void)state;
+	/* 1 us a page, 20 us a call: 3/4 of 5 ms is ~3730 pages */
+	c = converge(&b, MV_CHUNK_MIN, 20 * US, 1 * US, 30, &worst);
+	ns = 20 * US + c * US;
+	assert_true(ns <= 5 * MS);
+	assert_true(ns >= 5 * MS / 2);
+	assert_true(worst <= 5 * MS);
+	/* from the top bound down, the same */
+	c = converge(&b, MV_CHUNK_MAX, 20 * US, 1 * US, 30, &worst);
+	assert_true(20 * US + c * US <= 5 * MS);
+	/* fast pages: the upper bound */
+	assert_int_equal(converge(&b, MV_CHUNK_MIN, 0, 100, 30, &worst), MV_CHUNK_MAX);
+}
+
+static void budget_over(void **state)
+{
+	struct mv_budget b = mv_budget_ms(5);
+	uint64_t worst;
+	unsigned c;
+
+	(void)state;
+	/* 100 us a page: ~37 pages fit; from 4096 one call over, then within */
+	assert_true(mv_budget_next(&b, 4096, 4096, 4096 * 100 * US) <= 50);
+	c = converge(&b, MV_CHUNK_MAX, 0, 100 * US, 20, &worst);
+	assert_true(c >= 25 && c <= 50);
+	assert_true(worst <= 5 * MS);
+	/* 1 ms a page: nothing fits; the lower bound */
+	assert_int_equal(converge(&b, 512, 0, 1 * MS, 10, &worst), MV_CHUNK_MIN);
+}
+
+static void budget_edges(void **state)
+{
+	struct mv_budget b = mv_budget_ms(5);
+
+	(void)state;
+	assert_int_equal(mv_budget_next(&b, 100, 100, 3 * MS), 100);   /* in band */
+	assert_int_equal(mv_budget_next(&b, 100, 0, 0), 100);          /* no cost */
+	assert_int_equal(mv_budget_next(&b, 100, 100, 0), 200);        /* unmeasurable */
+	assert_int_equal(mv_budget_next(&b, 5000, 10, 1), MV_CHUNK_MAX);
+	assert_int_equal(mv_budget_next(&b, 1, 1, 10 * MS), MV_CHUNK_MIN);
+	/* a short chunk (end of a window) measured fast does not shrink it */
+	assert_int_equal(mv_budget_next(&b, 1000, 10, 2 * MS), 1000);
+	/* a THP-sized chunk over budget at cur 16 stays at the floor */
+	assert_int_equal(mv_budget_next(&b, 16, 512, 20 * MS), MV_CHUNK_MIN);
+}
+
+/* ---- a synthetic process ---- */
+
+struct proc {
+	int n;
+	struct pm_page *page;           /* ascending addresses */
+	long reads;                     /* windows handed out */
+	long gone_at;                   /* read number that finds it gone, -1 never */
+	bool stuck;                     /* returns the same window forever */
+};
+
+static int proc_window(void *data, pid_t pid, uint64_t from, int max, struct pm_window *w)
+{
+	struct proc *p = data;
+	int i = 0, k = 0;
+
+	(void)pid;
+	if (p->gone_at >= 0 && p->reads >= p->gone_at)
+		return -ESRCH;
+	p->reads++;
+	while (i < p->n && p->page[i].addr < from)
+		i++;
+	free(w->page);
+	w->page = calloc((size_t)max, sizeof(*w->page));
+	assert_non_null(w->page);
+	for (; i < p->n && k < max; i++)
+		w->page[k++] = p->page[i];
+	w->n = k;
+	w->next = i < p->n ? p->page[i].addr : 0;
+	if (p->stuck)
+		w->next = from ? from : 1;
+	w->pfns = true;
+	return 0;
+}
+
+/* N pages from 1 GiB on, kind KIND (a THP spans 2 MiB). */
+static void proc_fill(struct proc *p, int n, uint8_t kind, uint32_t mapcount)
+{
+	uint64_t addr = 1ull << 30;
+
+	memset(p, 0, sizeof(*p));
+	p->gone_at = -1;
+	p->n = n;
+	p->page = calloc((size_t)n, sizeof(*p->page));
+	assert_non_null(p->page);
+	for (int i = 0; i < n; i++) {
+		p->page[i] = (struct pm_page){ .addr = addr, .mapcount = mapcount,
+					       .pages = kind == PM_THP ? 512 : 1, .kind = kind };
+		addr += kind == PM_THP ? HUGE : PG;
+	}
+}
+
+struct rig {
+	struct proc proc;
+	struct mv_dry dry;
+	struct mv_opts o;
+	struct mv_job job;
+	struct idset target;
+};
+
+/* Pages on node 1, moving to node 0; 1 us a page, 10 us a mapping, 20 us a call. */
+static void rig_init(struct rig *g)
+{
+	mv_dry_init(&g->dry);
+	g->dry.query_node = 1;
+	g->dry.call_ns = 20 * US;
+	g->dry.page_ns = 1 * US;
+	g->dry.map_ns = 10 * US;
+	memset(&g->o, 0, sizeof(g->o));
+	g->o.backend = mv_dry_backend(&g->dry);
+	g->o.window = proc_window;
+	g->o.window_data = &g->proc;
+	g->o.clock = mv_dry_clock;
+	g->o.clock_data = &g->dry;
+	g->o.budget = mv_budget_ms(5);
+	g->o.move_ksm = true;
+	g->o.chains_bounded = true;
+	g->o.ksm_max_mapcount = 64;
+	g->o.page_size = PG;
+	idset_clear(&g->target);
+	idset_add(&g->target, 0);
+}
+
+static void rig_start(struct rig *g)
+{
+	assert_int_equal(mv_job_init(&g->job, 4242, &g->target, &g->o), 0);
+}
+
+static void rig_free(struct rig *g)
+{
+	mv_job_free(&g->job);
+	mv_dry_free(&g->dry);
+	free(g->proc.page);
+}
+
+/* Steps until the job ends (bounded); returns the last result. */
+static int run(struct rig *g, int *steps)
+{
+	struct mv_step s;
+	int r, n = 0;
+
+	do {
+		r = mv_job_step(&g->job, &s);
+		assert_true(++n < 100000);
+		if (s.call)
+			assert_true(s.ns <= 5 * MS || s.cost > g->job.o->budget.max);
+	} while (r == 1);
+	if (steps)
+		*steps = n;
+	return r;
+}
+
+static long move_calls(const struct mv_dry *d, int flags)
+{
+	long n = 0;
+
+	for (int i = 0; i < d->nrec; i++)
+		n += !d->rec[i].query && d->rec[i].flags == flags;
+	return n;
+}
+
+static void job_moves_all(void **state)
+{
+	struct rig g;
+	uint64_t pages = 0;
+	int first = -1;
+
+	(void)state;
+	rig_init(&g);
+	proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), 0);
+	assert_int_equal(g.job.state, MV_DONE);
+	assert_int_equal(g.job.t.moved, 20000);
+	assert_int_equal(g.job.t.bytes, 20000ull * PG);
+	assert_int_equal(g.job.t.plan.move, 20000);
+	assert_int_equal(move_calls(&g.dry, MPOL_MF_MOVE_ALL), 0);
+	for (int i = 0; i < g.dry.nrec; i++) {
+		const struct mv_dry_call *c = &g.dry.rec[i];
+
+		assert_int_equal(c->pid, 4242);
+		if (c->query)
+			continue;
+		assert_int_equal(c->flags, MPOL_MF_MOVE);
+		assert_int_equal(c->node, 0);
+		if (first < 0)
+			first = (int)c->n;
+		pages += c->pages;
+	}
+	assert_int_equal(pages, 20000);
+	assert_int_equal(first, MV_CHUNK_MIN);  /* starts small */
+	assert_int_equal(g.job.t.calls, move_calls(&g.dry, MPOL_MF_MOVE));
+	assert_true(g.job.t.worst_ns <= 5 * MS);
+	assert_true(g.job.chunk > 1000);        /* grew toward the budget */
+	/* ended: the same answer again, no more calls */
+	{
+		struct mv_step s;
+		long calls = g.dry.ncalls;
+
+		assert_int_equal(mv_job_step(&g.job, &s), 0);
+		assert_int_equal(g.dry.ncalls, calls);
+		assert_false(s.call);
+	}
+	rig_free(&g);
+}
+
+/* Status by address: page i gets STATUSES[i % 8]; queries say node 1. */
+static const int statuses[8] = { 0, -EACCES, -EBUSY, -EAGAIN, -ENOMEM, -ENOENT,
+                                 -EFAULT, -EINVAL };
+
+static int by_addr(void *data, uint64_t addr, int target)
+{
+	int i = (int)(((addr - (1ull << 30)) / PG) % 8);
+
+	(void)data;
+	if (target < 0)
+		return 1;
+	return statuses[i] == 0 ? target : statuses[i];
+}
+
+static void job_statuses(void **state)
+{
+	struct rig g;
+
+	(void)state;
+	rig_init(&g);
+	g.dry.answer = by_addr;
+	proc_fill(&g.proc, 800, PM_EXCLUSIVE, 1);
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), 0);
+	assert_int_equal(g.job.t.moved, 100);
+	assert_int_equal(g.job.t.refused, 100);
+	assert_int_equal(g.job.t.busy, 200);
+	assert_int_equal(g.job.t.nomem, 100);
+	assert_int_equal(g.job.t.gone, 200);
+	assert_int_equal(g.job.t.failed, 100);
+	assert_int_equal(g.job.t.bytes, 100ull * PG);
+	rig_free(&g);
+}
+
+/* A VM-like process: THPs, exclusive pages, cheap KSM pages, one huge chain,
+ * shared pages, holes, some pages already local. */
+static void vm_like(struct proc *p)
+{
+	uint64_t addr = 1ull << 30;
+
+	proc_fill(p, 3000, PM_EXCLUSIVE, 1);
+	for (int i = 0; i < p->n; i++) {
+		struct pm_page *pg = &p->page[i];
+
+		pg->addr = addr;
+		if (i % 100 == 0) {
+			pg->kind = PM_THP;
+			pg->pages = 512;
+		}
+		else if (i % 10 == 1)
+			*pg = (struct pm_page){ .addr = addr, .mapcount = 8, .pages = 1,
+						.kind = PM_KSM };
+		else if (i % 10 == 2)
+			pg->kind = PM_SHARED;
+		else if (i % 10 == 3)
+			pg->kind = PM_ABSENT;
+		if (i == 1501)
+			*pg = (struct pm_page){ .addr = addr, .mapcount = 262144,
+						.pages = 1, .kind = PM_KSM };
+		addr += pg->kind == PM_THP ? HUGE : PG;
+	}
+}
+
+static void job_ksm(void **state)
+{
+	struct rig g;
+	unsigned long widest = 0;
+
+	(void)state;
+	rig_init(&g);
+	vm_like(&g.proc);
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), 0);
+	/* 30 THPs, 299 + 1 KSM, 300 shared, 300 absent, 2070 exclusive */
+	assert_int_equal(g.job.t.plan.ksm_over, 1);
+	assert_int_equal(g.job.t.plan.ksm_over_maps, 262144);
+	assert_int_equal(g.job.t.plan.ksm, 299);
+	assert_int_equal(g.job.t.plan.ksm_maps, 299 * 8);
+	assert_int_equal(g.job.t.plan.shared, 300);
+	assert_int_equal(g.job.t.plan.absent, 300);
+	assert_int_equal(g.job.t.plan.move, 30 * 512 + 3000 - 30 - 900);
+	assert_int_equal(g.job.t.ksm_moved, 299);
+	assert_int_equal(g.job.t.moved, 30 * 512 + 3000 - 30 - 900 + 299);
+	assert_true(move_calls(&g.dry, MPOL_MF_MOVE_ALL) > 0);
+	for (int i = 0; i < g.dry.nrec; i++) {
+		if (g.dry.rec[i].flags != MPOL_MF_MOVE_ALL)
+			continue;
+		assert_int_equal(g.dry.rec[i].maps, 8 * g.dry.rec[i].n);
+		widest = widest > g.dry.rec[i].n ? widest : g.dry.rec[i].n;
+	}
+	assert_true(widest > 1);        /* KSM chunks grow at their own rate */
+	assert_true(g.job.ksm_chunk < g.job.chunk);
+	rig_free(&g);
+
+	/* kernel without max_page_sharing: not one MOVE_ALL call */
+	rig_init(&g);
+	vm_like(&g.proc);
+	g.o.chains_bounded = false;
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), 0);
+	assert_int_equal(move_calls(&g.dry, MPOL_MF_MOVE_ALL), 0);
+	assert_int_equal(g.job.t.plan.ksm_kept, 299);
+	assert_int_equal(g.job.t.ksm_moved, 0);
+	rig_free(&g);
+}
+
+/* A backend refusing MOVE_ALL as a process without CAP_SYS_NICE sees it. */
+static int no_nice(void *ctx, const struct mv_call *c)
+{
+	struct mv_backend inner = mv_dry_backend(ctx);
+
+	if (c->nodes && c->flags == MPOL_MF_MOVE_ALL)
+		return -EPERM;
+	return inner.call(inner.ctx, c);
+}
+
+static void job_move_all_refused(void **state)
+{
+	struct rig g;
+
+	(void)state;
+	rig_init(&g);
+	g.o.backend = (struct mv_backend){ no_nice, &g.dry };
+	vm_like(&g.proc);
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), 0);     /* goes on without KSM pages */
+	assert_true(g.job.no_ksm);
+	assert_int_equal(g.job.t.ksm_moved, 0);
+	assert_int_equal(g.job.t.moved, 30 * 512 + 3000 - 30 - 900);
+	rig_free(&g);
+}
+
+static void job_gone(void **state)
+{
+	struct rig g;
+	struct mv_step s;
+
+	(void)state;
+	/* gone at a move call */
+	rig_init(&g);
+	proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+	g.dry.gone_after = 7;
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), -ESRCH);
+	assert_int_equal(g.job.state, MV_GONE);
+	assert_true(g.job.t.moved > 0 && g.job.t.moved < 20000);
+	assert_int_equal(mv_job_step(&g.job, &s), -ESRCH);
+	assert_string_equal(mv_state_name(g.job.state), "process gone");
+	rig_free(&g);
+
+	/* gone when reading its pagemap */
+	rig_init(&g);
+	proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+	g.proc.gone_at = 3;
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), -ESRCH);
+	assert_int_equal(g.job.state, MV_GONE);
+	assert_int_equal(g.proc.reads, 3);
+	rig_free(&g);
+}
+
+/* Free memory of node 0: 512 MiB reserve + 100 pages, less what moved. */
+static int shrinking_free(void *data, int node, uint64_t *bytes)
+{
+	const struct mv_job *j = data;
+
+	assert_int_equal(node, 0);
+	*bytes = (512ull << 20) + 100 * PG - j->t.bytes;
+	return 0;
+}
+
+static void job_reserve(void **state)
+{
+	struct rig g;
+
+	(void)state;
+	rig_init(&g);
+	proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+	g.o.free = shrinking_free;
+	g.o.free_data = &g.job;
+	g.o.reserve_bytes = 512ull << 20;
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), -ENOSPC);
+	assert_int_equal(g.job.state, MV_RESERVE);
+	assert_int_equal(g.job.stop_node, 0);
+	assert_true(g.job.t.moved > 0 && g.job.t.moved <= 100);
+	rig_free(&g);
+}
+
+/* The caller's MB-per-interval budget: stop stepping, resume later. */
+static void job_deferred(void **state)
+{
+	struct rig g;
+	struct mv_step s;
+	uint64_t spent = 0;
+	int r, intervals = 0;
+
+	(void)state;
+	rig_init(&g);
+	g.dry.page_ns = 20 * US;                /* chunks of ~190 pages, < 1 MiB */
+	proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+	rig_start(&g);
+	do {
+		spent = 0;
+		intervals++;
+		do {
+			r = mv_job_step(&g.job, &s);
+			spent += s.bytes;
+		} while (r == 1 && spent < (16ull << 20));
+		assert_true(spent < (17ull << 20));
+	} while (r == 1 && intervals < 100);
+	assert_int_equal(r, 0);
+	assert_int_equal(intervals, 5);         /* 80,000 KiB at 16 MiB an interval */
+	assert_int_equal(g.job.t.moved, 20000);
+	rig_free(&g);
+}
+
+/* All local: no move call; windows are scanned in bounded steps. */
+static void job_all_local(void **state)
+{
+	struct rig g;
+	int steps;
+
+	(void)state;
+	rig_init(&g);
+	g.dry.query_node = 0;
+	proc_fill(&g.proc, 100000, PM_EXCLUSIVE, 1);
+	rig_start(&g);
+	assert_int_equal(run(&g, &steps), 0);
+	assert_int_equal(g.job.t.calls, 0);
+	assert_int_equal(g.job.t.plan.on_target, 100000);
+	assert_true(steps > 1 && steps < 10);
+	rig_free(&g);
+}
+
+static void job_bad_source(void **state)
+{
+	struct rig g;
+	struct idset none;
+
+	(void)state;
+	rig_init(&g);
+	proc_fill(&g.proc, 100, PM_EXCLUSIVE, 1);
+	g.proc.stuck = true;
+	rig_start(&g);
+	assert_int_equal(run(&g, NULL), -EIO);
+	assert_int_equal(g.job.state, MV_FAILED);
+	mv_job_free(&g.job);
+	idset_clear(&none);
+	assert_int_equal(mv_job_init(&g.job, 1, &none, &g.o), -EINVAL);
+	rig_free(&g);
+}
+
+/* ---- live: this process's own buffer ---- */
+
+static void live_own_buffer(void **state)
+{
+	enum { N = 64 };
+	char *buf;
+	void *addr[N];
+	int nodes[N], status[N];
+	struct mv_call c = { .pid = getpid(), .n = N, .addr = addr, .status = status };
+	struct rig g;
+
+	(void)state;
+	if (numa_available() < 0)
+		skip();
+	buf = aligned_alloc(PG, N * PG);
+	assert_non_null(buf);
+	memset(buf, 1, N * PG);
+	for (int i = 0; i < N; i++) {
+		addr[i] = buf + (size_t)i * PG;
+		nodes[i] = 0;
+		status[i] = -1;
+	}
+	c.nodes = nodes;
+	c.flags = MPOL_MF_MOVE;
+	assert_int_equal(mv_live.call(mv_live.ctx, &c), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(status[i], 0);
+	c.nodes = NULL;                         /* query: all on node 0 now */
+	assert_int_equal(mv_live.call(mv_live.ctx, &c), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(status[i], 0);
+
+	/* a job on the live backend over a window of this buffer */
+	rig_init(&g);
+	memset(&g.proc, 0, sizeof(g.proc));
+	g.proc.gone_at = -1;
+	g.proc.n = N;
+	g.proc.page = calloc(N, sizeof(*g.proc.page));
+	assert_non_null(g.proc.page);
+	for (int i = 0; i < N; i++)
+		g.proc.page[i] = (struct pm_page){ .addr = (uintptr_t)addr[i],
+			.mapcount = 1, .pages = 1, .kind = PM_EXCLUSIVE };
+	g.o.backend = mv_live;
+	g.o.clock = mv_clock_mono;
+	g.o.page_size = 0;
+	assert_int_equal(mv_job_init(&g.job, getpid(), &g.target, &g.o), 0);
+	assert_int_equal(run(&g, NULL), 0);
+	assert_int_equal(g.job.t.plan.on_target, N);
+	assert_int_equal(g.job.t.failed, 0);
+	rig_free(&g);
+
+	c.pid = 0x3ffffff0;                     /* no such process */
+	assert_int_equal(mv_live.call(mv_live.ctx, &c), -ESRCH);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(budget_under),
+		cmocka_unit_test(budget_over),
+		cmocka_unit_test(budget_edges),
+		cmocka_unit_test(job_moves_all),
+		cmocka_unit_test(job_statuses),
+		cmocka_unit_test(job_ksm),
+		cmocka_unit_test(job_move_all_refused),
+		cmocka_unit_test(job_gone),
+		cmocka_unit_test(job_reserve),
+		cmocka_unit_test(job_deferred),
+		cmocka_unit_test(job_all_local),
+		cmocka_unit_test(job_bad_source),
+		cmocka_unit_test(live_own_buffer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
