@@ -15,6 +15,7 @@
 #include "log.h"
 #include "num.h"
 #include "loop.h"
+#include "migrate.h"
 #include "report.h"
 #include "root.h"
 #include "snapshot.h"
@@ -39,6 +40,8 @@ struct opts {
 	bool dry_run;
 	bool verbose;
 	unsigned interval_s;    /* -i; 0 = from the configuration */
+	pid_t migrate_pid;      /* --migrate PID; 0 = not given */
+	const char *to;         /* --to NODES */
 	enum log_target target;
 };
 
@@ -47,6 +50,8 @@ enum {
 	OPT_ONESHOT,
 	OPT_DRY_RUN,
 	OPT_CHECK,
+	OPT_MIGRATE,
+	OPT_TO,
 	OPT_LOG_TARGET,
 };
 
@@ -57,6 +62,8 @@ static const struct option long_opts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "check-config", optional_argument, NULL, OPT_CHECK },
 	{ "interval", required_argument, NULL, 'i' },
+	{ "migrate", required_argument, NULL, OPT_MIGRATE },
+	{ "to", required_argument, NULL, OPT_TO },
 	{ "log-target", required_argument, NULL, OPT_LOG_TARGET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
@@ -77,6 +84,9 @@ static void usage(FILE *f)
 		"      --dry-run              observe and report, change nothing\n"
 		"      --check-config [FILE]  check the configuration, print the settings\n"
 		"  -i, --interval SECONDS     seconds between passes, 1-%u (overrides the file)\n"
+		"      --migrate PID --to NODES  move PID's memory to NODES with the engine\n"
+		"                             (chunked move_pages, heavy KSM pages left;\n"
+		"                             with --dry-run: count, move nothing)\n"
 		"      --log-target TARGET    auto, stderr or journal\n"
 		"  -v, --verbose              log at debug level\n"
 		"  -V, --version              print the version and exit\n"
@@ -97,6 +107,18 @@ static int parse_interval(const char *s, unsigned *out)
 		return -EINVAL;
 	}
 	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_pid(const char *s, pid_t *out)
+{
+	uint64_t v;
+
+	if (num_u64_tok(s, strlen(s), &v) < 0 || v < 1 || v > INT32_MAX) {
+		fprintf(stderr, "ksm-numad: --migrate %s: not a process ID\n", s);
+		return -EINVAL;
+	}
+	*out = (pid_t)v;
 	return 0;
 }
 
@@ -147,6 +169,11 @@ static int parse_one(int c, int argc, char **argv, struct opts *o)
 		break;
 	case 'i':
 		return parse_interval(optarg, &o->interval_s) < 0 ? EXIT_ERROR : PARSE_CONTINUE;
+	case OPT_MIGRATE:
+		return parse_pid(optarg, &o->migrate_pid) < 0 ? EXIT_ERROR : PARSE_CONTINUE;
+	case OPT_TO:
+		o->to = optarg;
+		break;
 	case OPT_LOG_TARGET:
 		return parse_target(optarg, &o->target) < 0 ? EXIT_ERROR : PARSE_CONTINUE;
 	case 'V':
@@ -173,6 +200,15 @@ static int check_combination(int argc, char **argv, const struct opts *o)
 	if (o->check && (o->oneshot || o->dry_run)) {
 		fprintf(stderr, "ksm-numad: --check-config cannot be combined with "
 			"--oneshot or --dry-run\n");
+		return EXIT_COMBINATION;
+	}
+	if (!o->migrate_pid != !o->to) {
+		fprintf(stderr, "ksm-numad: --migrate PID and --to NODES go together\n");
+		return EXIT_ERROR;
+	}
+	if (o->migrate_pid && (o->oneshot || o->check)) {
+		fprintf(stderr, "ksm-numad: --migrate cannot be combined with --oneshot "
+			"or --check-config\n");
 		return EXIT_COMBINATION;
 	}
 	if (o->oneshot && !o->dry_run) {
@@ -331,7 +367,10 @@ int main(int argc, char **argv)
 			strerror(-r));
 		return EXIT_ERROR;
 	}
-	r = o.oneshot ? run_oneshot(root, &cfg) : run_daemon(&o, root, &cfg);
+	if (o.migrate_pid)
+		r = migrate_cmd(root, &cfg, o.migrate_pid, o.to, o.dry_run);
+	else
+		r = o.oneshot ? run_oneshot(root, &cfg) : run_daemon(&o, root, &cfg);
 	rt_close(root);
 	return r;
 }

@@ -32,7 +32,8 @@ void plan_tally_add(struct plan_tally *a, const struct plan_tally *b)
 	a->shared += b->shared;
 	a->ksm_kept += b->ksm_kept;
 	a->ksm_over += b->ksm_over;
-	a->ksm_over_maps += b->ksm_over_maps;
+	if (b->ksm_over_maxmap > a->ksm_over_maxmap)
+		a->ksm_over_maxmap = b->ksm_over_maxmap;
 }
 
 static int grow(void **arr, size_t elem, int n)
@@ -93,7 +94,8 @@ static enum act decide(const struct pm_page *pg, int node,
 	}
 	if (pg->mapcount > r->ksm_max_mapcount) {
 		t->ksm_over++;
-		t->ksm_over_maps += pg->mapcount;
+		if (pg->mapcount > t->ksm_over_maxmap)
+			t->ksm_over_maxmap = pg->mapcount;
 		return ACT_SKIP;
 	}
 	if (!r->move_ksm || !r->chains_bounded) {

@@ -39,8 +39,9 @@ struct plan_tally {
 	uint64_t absent;                /* not present (or gone when queried) */
 	uint64_t shared;                /* shared, not known to be KSM: left */
 	uint64_t ksm_kept;              /* KSM within the limit, not allowed or chains unbounded */
-	uint64_t ksm_over;              /* KSM pages over the limit: left behind */
-	uint64_t ksm_over_maps;         /* ... and their mappings */
+	uint64_t ksm_over;              /* pages mapping KSM pages over the limit: left behind */
+	uint64_t ksm_over_maxmap;       /* the largest mapcount among them (one KSM page
+	                                 * may fill many of this VM's pages: no sum) */
 };
 
 struct plan_chunk {

@@ -333,7 +333,7 @@ static void job_ksm(void **state)
 	assert_int_equal(run(&g, NULL), 0);
 	/* 30 THPs, 299 + 1 KSM, 300 shared, 300 absent, 2070 exclusive */
 	assert_int_equal(g.job.t.plan.ksm_over, 1);
-	assert_int_equal(g.job.t.plan.ksm_over_maps, 262144);
+	assert_int_equal(g.job.t.plan.ksm_over_maxmap, 262144);
 	assert_int_equal(g.job.t.plan.ksm, 299);
 	assert_int_equal(g.job.t.plan.ksm_maps, 299 * 8);
 	assert_int_equal(g.job.t.plan.shared, 300);

@@ -3,10 +3,12 @@
 
 vm_src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 vm_bin=${top_builddir:-$vm_src/../..}/tests/vm/bin
+vm_daemon=${top_builddir:-$vm_src/../..}/daemon/ksm-numad
 
 # build_guest_tools: static workload and wholemove for the guest, rebuilt
 # when their source is newer.
 build_guest_tools() {
+	[[ -x $vm_daemon ]] || { echo "build ksm-numad first ($vm_daemon is missing)"; return 1; }
 	mkdir -p "$vm_bin"
 	local p
 	for p in workload wholemove; do
@@ -28,6 +30,7 @@ boot() {
 	"$vm_src/guest" --add "$vm_bin/workload:/bin/workload" \
 		--add "$vm_bin/wholemove:/bin/wholemove" \
 		--add "$vm_src/scenarios:/lib/kn" \
+		--add "$vm_daemon:/bin/ksm-numad" \
 		--run "$vm_src/scenarios/$scenario.sh" --out "$out" \
 		--log "$out/console.log" "$@"
 }
