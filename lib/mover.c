@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mover.h"
+#include "proc.h"
 
 /* Windows read per step while looking for work, and their least size. */
 #define MV_SCAN_WINDOWS 64
@@ -176,6 +177,16 @@ int mv_free_live(void *data, int node, uint64_t *bytes)
 	return 0;
 }
 
+int mv_alive_proc(void *data, pid_t pid)
+{
+	struct proc_stat st;
+	int r = proc_read_stat(data, pid, 0, &st);
+
+	if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X')))
+		return -ESRCH;
+	return 0;
+}
+
 void mv_opts_live(struct mv_opts *o, const struct rt_root *r)
 {
 	memset(o, 0, sizeof(*o));
@@ -184,6 +195,8 @@ void mv_opts_live(struct mv_opts *o, const struct rt_root *r)
 	o->window_data = (void *)r;
 	o->clock = mv_clock_mono;
 	o->free = mv_free_live;
+	o->alive = mv_alive_proc;
+	o->alive_data = (void *)r;
 	o->reserve_bytes = 512ull << 20;
 	o->budget = mv_budget_ms(5);
 	o->move_ksm = true;
@@ -434,6 +447,10 @@ static int run_chunk(struct mv_job *j, const struct plan_chunk *c, struct mv_ste
 		account(j, c, out);
 		return 0;
 	}
+	/* A process that is exiting fails the call in other ways than -ESRCH. */
+	if (r != -ESRCH && r != -EPERM && j->o->alive &&
+	    j->o->alive(j->o->alive_data, j->pid) == -ESRCH)
+		r = -ESRCH;
 	if (r != -ESRCH)
 		j->t.failed += c->pages;
 	if (r == -EPERM && c->move_all) {

@@ -122,6 +122,13 @@ int mv_window_pm(void *data, pid_t pid, uint64_t from, int max, struct pm_window
 /* Free memory of NODE into *BYTES; 0 or -errno (then not checked). */
 typedef int mv_free_fn(void *data, int node, uint64_t *bytes);
 
+/* 0 if PID is alive, -ESRCH if it is gone or exiting (a zombie has no
+ * memory left: move_pages then fails with -EINVAL, not -ESRCH). */
+typedef int mv_alive_fn(void *data, pid_t pid);
+
+/* mv_alive_fn on a root context (DATA): /proc/PID/stat exists, state not Z/X. */
+int mv_alive_proc(void *data, pid_t pid);
+
 /* libnuma's view of the running host (DATA unused). */
 int mv_free_live(void *data, int node, uint64_t *bytes);
 
@@ -132,6 +139,8 @@ struct mv_opts {
 	void *window_data;
 	mv_clock_fn *clock;
 	void *clock_data;
+	mv_alive_fn *alive;             /* NULL: a failed call is taken at its word */
+	void *alive_data;
 	mv_free_fn *free;               /* NULL: no reserve check */
 	void *free_data;
 	uint64_t reserve_bytes;         /* config reserve_mb */

@@ -419,6 +419,55 @@ static void job_gone(void **state)
 	rig_free(&g);
 }
 
+/* A process that is exiting: its move calls fail with -EINVAL (no mm). */
+static struct mv_backend exiting_inner;
+static int exiting_moves;
+
+static int exiting_call(void *ctx, const struct mv_call *c)
+{
+	if (c->nodes && ++exiting_moves > 3)
+		return -EINVAL;
+	return exiting_inner.call(ctx, c);
+}
+
+static int says_gone(void *data, pid_t pid)
+{
+	(void)data;
+	(void)pid;
+	return -ESRCH;
+}
+
+static int says_alive(void *data, pid_t pid)
+{
+	(void)data;
+	(void)pid;
+	return 0;
+}
+
+static void job_exiting(void **state)
+{
+	struct rig g;
+
+	(void)state;
+	for (int alive = 0; alive < 2; alive++) {
+		rig_init(&g);
+		proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+		exiting_inner = g.o.backend;
+		exiting_moves = 0;
+		g.o.backend = (struct mv_backend){ exiting_call, g.o.backend.ctx };
+		g.o.alive = alive ? says_alive : says_gone;
+		rig_start(&g);
+		/* Gone: the job ends as "process gone", not "failed". */
+		assert_int_equal(run(&g, NULL), alive ? -EINVAL : -ESRCH);
+		assert_int_equal(g.job.state, alive ? MV_FAILED : MV_GONE);
+		if (alive)
+			assert_true(g.job.t.failed > 0);
+		else
+			assert_int_equal(g.job.t.failed, 0);
+		rig_free(&g);
+	}
+}
+
 /* Free memory of node 0: 512 MiB reserve + 100 pages, less what moved. */
 static int shrinking_free(void *data, int node, uint64_t *bytes)
 {
@@ -578,6 +627,7 @@ int main(void)
 		cmocka_unit_test(job_ksm),
 		cmocka_unit_test(job_move_all_refused),
 		cmocka_unit_test(job_gone),
+		cmocka_unit_test(job_exiting),
 		cmocka_unit_test(job_reserve),
 		cmocka_unit_test(job_deferred),
 		cmocka_unit_test(job_all_local),
