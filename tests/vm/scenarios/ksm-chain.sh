@@ -38,7 +38,10 @@ run_one() {
 	hook prepare "$1"
 	ksm_set pages_to_scan "$fast_scan"
 	# shellcheck disable=SC2086
-	start_workload "$dir" -r "${same}M:same:ksm" -r "${unique}M:unique" -M 0 -L 1 -t 2 -i "$touch" -P $WL_ARGS
+	regions="-r ${unique}M:unique"
+	[ "$same" -gt 0 ] && regions="-r ${same}M:same:ksm $regions"
+	# shellcheck disable=SC2086
+	start_workload "$dir" $regions -M 0 -L 1 -t 2 -i "$touch" -P $WL_ARGS
 	event "$dir" merge-wait
 	# All but a few pages merged (each dup's first page is "shared", the rest "sharing").
 	wait_for 600 merged_at_least $((pages - pages / 100)) ||
