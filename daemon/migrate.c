@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpuset.h"
 #include "idset.h"
 #include "ksm.h"
 #include "mover.h"
@@ -16,6 +17,7 @@
 #include "topo.h"
 
 #define MIB(bytes) ((bytes) >> 20)
+#define LIST_LEN 256                    /* a node list in a message */
 
 /* Parses NODES and checks each is an online node with memory. */
 static int target_nodes(const struct rt_root *r, const char *nodes, struct idset *out)
@@ -138,6 +140,74 @@ static int run_job(struct mv_job *j, const struct cfg *cfg, bool tty)
 	return ret;
 }
 
+/* Widens PID's cpuset.mems to hold TARGET before the move (move_pages(2)
+ * refuses nodes outside it); *WIDENED tells whether it did (or would).
+ * -errno only when the move must not start. */
+static int cpuset_widen(const struct rt_root *r, pid_t pid, const struct idset *target,
+                        bool dry, struct cs_group *g, bool *widened)
+{
+	char from[LIST_LEN], to[LIST_LEN];
+	struct idset want;
+	int ret = cs_find(r, pid, g);
+
+	*widened = false;
+	if (ret < 0) {
+		fprintf(stderr, "ksm-numad: cannot read the cpuset of PID %d: %s; moving without "
+			"widening it\n", pid, strerror(-ret));
+		return 0;
+	}
+	idset_or(&want, &g->mems, target);
+	if (!g->confined || idset_equal(&want, &g->mems))
+		return 0;
+	idset_format(&g->mems, from, sizeof(from));
+	idset_format(&want, to, sizeof(to));
+	ret = dry ? 0 : cs_widen(r, g, target);
+	if (ret < 0) {
+		fprintf(stderr, "ksm-numad: cgroup %s: cannot widen cpuset.mems %s -> %s: %s; "
+			"nothing moved\n", g->path, from, to, cs_reason(ret));
+		return ret;
+	}
+	fprintf(stderr, "ksm-numad: cgroup %s: cpuset.mems %s -> %s for the move%s\n",
+		g->path, from, to, dry ? " (dry run: not written)" : "");
+	g->mems = want;
+	*widened = true;
+	return 0;
+}
+
+/* Narrows the widened cpuset.mems to the target once nothing shared is left
+ * on the old nodes: the kernel would move such pages in one go. */
+static void cpuset_narrow(const struct rt_root *r, struct cs_group *g, const struct mv_job *j,
+                          bool dry)
+{
+	const struct plan_tally *p = &j->t.plan;
+	uint64_t left = p->ksm_kept + p->shared + j->t.refused;
+	char now[LIST_LEN], to[LIST_LEN];
+	int ret;
+
+	idset_format(&g->mems, now, sizeof(now));
+	idset_format(&j->target, to, sizeof(to));
+	if (j->state != MV_DONE)
+		fprintf(stderr, "ksm-numad: cpuset.mems left at %s: the move ended early (%s)\n",
+			now, mv_state_name(j->state));
+	else if (p->ksm_over)
+		fprintf(stderr, "ksm-numad: cpuset.mems left at %s: %" PRIu64 " pages still map "
+			"heavily shared KSM pages on the old node; narrowing would make the kernel "
+			"move them in one go\n", now, p->ksm_over);
+	else if (left)
+		fprintf(stderr, "ksm-numad: cpuset.mems left at %s: %" PRIu64 " shared or KSM "
+			"pages remain on the old node; narrowing would make the kernel move them "
+			"in one go\n", now, left);
+	if (j->state != MV_DONE || p->ksm_over || left)
+		return;
+	ret = dry ? 0 : cs_narrow(r, g, &j->target);
+	if (ret < 0)
+		fprintf(stderr, "ksm-numad: cgroup %s: cannot narrow cpuset.mems %s -> %s: %s; "
+			"left at %s\n", g->path, now, to, cs_reason(ret), now);
+	else
+		fprintf(stderr, "ksm-numad: cgroup %s: cpuset.mems %s -> %s after the move%s\n",
+			g->path, now, to, dry ? " (dry run: not written)" : "");
+}
+
 int migrate_cmd(const struct rt_root *r, const struct cfg *cfg, pid_t pid,
                 const char *nodes, bool dry_run)
 {
@@ -147,6 +217,8 @@ int migrate_cmd(const struct rt_root *r, const struct cfg *cfg, pid_t pid,
 	struct mv_opts o;
 	struct mv_dry dry;
 	struct mv_job j;
+	struct cs_group g;
+	bool widened;
 	uint64_t t0;
 	int ret;
 
@@ -154,7 +226,7 @@ int migrate_cmd(const struct rt_root *r, const struct cfg *cfg, pid_t pid,
 		return 1;
 	if (proc_read_stat(r, pid, 0, &ps) < 0) {
 		fprintf(stderr, "ksm-numad: --migrate %d: no such process\n", pid);
-		return 3;
+		return MIGRATE_GONE;
 	}
 	if (ksm_read(r, &ks) < 0)
 		memset(&ks, 0, sizeof(ks));
@@ -167,17 +239,26 @@ int migrate_cmd(const struct rt_root *r, const struct cfg *cfg, pid_t pid,
 	ret = mv_job_init(&j, pid, &target, &o);
 	if (ret < 0) {
 		fprintf(stderr, "ksm-numad: cannot start the migration: %s\n", strerror(-ret));
+		if (dry_run)
+			mv_dry_free(&dry);
 		return 1;
+	}
+	if (cpuset_widen(r, pid, &target, dry_run, &g, &widened) < 0) {
+		ret = -EPERM;           /* not -ESRCH or -ENOSPC: exit status 1 */
+		goto out;
 	}
 	fprintf(stderr, "ksm-numad: moving %s (PID %d) to node(s) %s, %u ms per call at most%s\n",
 		ps.comm, pid, nodes, cfg->call_budget_ms, dry_run ? " (dry run)" : "");
 	t0 = now_ns();
 	ret = run_job(&j, cfg, isatty(STDERR_FILENO));
 	summary(&j, pid, nodes, dry_run, now_ns() - t0, (unsigned)(sysconf(_SC_PAGESIZE) / 1024));
+	if (widened)
+		cpuset_narrow(r, &g, &j, dry_run);
+out:
 	mv_job_free(&j);
 	if (dry_run)
 		mv_dry_free(&dry);
 	if (ret == -ESRCH)
-		return 3;
+		return MIGRATE_GONE;
 	return ret < 0 && ret != -ENOSPC ? 1 : 0;
 }
