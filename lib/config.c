@@ -112,7 +112,7 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->target_locality = 90;
 	cfg->reserve_mb = 512;
 	cfg->call_budget_ms = 5;
-	cfg->pause_ms = 5;
+	cfg->pause_ms = 1;
 	cfg->interval_budget_mb = 1024;
 	cfg->move_ksm_pages = true;
 	cfg->ksm_max_mapcount = 64;

@@ -84,7 +84,7 @@ static void defaults(void **state)
 	assert_int_equal(c.target_locality, 90);
 	assert_int_equal(c.reserve_mb, 512);
 	assert_int_equal(c.call_budget_ms, 5);
-	assert_int_equal(c.pause_ms, 5);
+	assert_int_equal(c.pause_ms, 1);
 	assert_int_equal(c.interval_budget_mb, 1024);
 	assert_true(c.move_ksm_pages);
 	assert_int_equal(c.ksm_max_mapcount, 64);
