@@ -276,7 +276,24 @@ static int buffers(struct mv_job *j, int n)
 }
 
 /* Node of every page of the window: one query for the present ones. */
-static int query(struct mv_job *j)
+/* The planner's rules as they stand (chunk sizes adapt, MOVE_ALL may be refused). */
+static struct plan_rules rules_now(const struct mv_job *j)
+{
+	return (struct plan_rules){
+		.target = j->target,
+		.move_ksm = j->o->move_ksm && !j->no_ksm,
+		.chains_bounded = j->o->chains_bounded,
+		.ksm_max_mapcount = j->o->ksm_max_mapcount,
+		.max_cost = j->chunk,
+		.max_ksm_cost = j->ksm_chunk,
+	};
+}
+
+/* Asks the kernel where the window's pages are -- only those that could
+ * move: a heavily shared KSM page fills hundreds of thousands of a VM's
+ * pages, and each query takes the VM's mmap lock.  The rest stay unknown
+ * (-EAGAIN) and are counted as left where they are. */
+static int query(struct mv_job *j, const struct plan_rules *rules)
 {
 	struct mv_call c = { .pid = j->pid };
 	int r = buffers(j, j->w.n), k = 0;
@@ -286,29 +303,27 @@ static int query(struct mv_job *j)
 	c.addr = j->qaddr;
 	c.status = j->qstat;
 	for (int i = 0; i < j->w.n; i++)
-		if (j->w.page[i].kind != PM_ABSENT)
+		if (plan_could_move(&j->w.page[i], rules))
 			j->qaddr[c.n++] = (void *)(uintptr_t)j->w.page[i].addr;
 	if (c.n) {
 		r = j->o->backend.call(j->o->backend.ctx, &c);
 		if (r < 0)
 			return r;
 	}
-	for (int i = 0; i < j->w.n; i++)
-		j->node[i] = j->w.page[i].kind == PM_ABSENT ? -ENOENT : j->qstat[k++];
+	for (int i = 0; i < j->w.n; i++) {
+		const struct pm_page *pg = &j->w.page[i];
+
+		if (pg->kind == PM_ABSENT)
+			j->node[i] = -ENOENT;
+		else
+			j->node[i] = plan_could_move(pg, rules) ? j->qstat[k++] : -EAGAIN;
+	}
 	return 0;
 }
 
-static int plan_window(struct mv_job *j)
+static int plan_window(struct mv_job *j, const struct plan_rules *rules)
 {
-	struct plan_rules rules = {
-		.target = j->target,
-		.move_ksm = j->o->move_ksm && !j->no_ksm,
-		.chains_bounded = j->o->chains_bounded,
-		.ksm_max_mapcount = j->o->ksm_max_mapcount,
-		.max_cost = j->chunk,
-		.max_ksm_cost = j->ksm_chunk,
-	};
-	int r = plan_build(&j->plan, &j->w, j->node, &rules);
+	int r = plan_build(&j->plan, &j->w, j->node, rules);
 
 	if (r < 0)
 		return r;
@@ -321,6 +336,7 @@ static int plan_window(struct mv_job *j)
 static int next_window(struct mv_job *j)
 {
 	int max = j->chunk > MV_WINDOW_MIN ? (int)j->chunk : MV_WINDOW_MIN;
+	struct plan_rules rules;
 	uint64_t from = j->next;
 	int r = j->o->window(j->o->window_data, j->pid, from, max, &j->w);
 
@@ -328,10 +344,11 @@ static int next_window(struct mv_job *j)
 		return r;
 	if (j->w.n < 0 || j->w.n > max || (j->w.next && j->w.next <= from))
 		return -EIO;            /* a source that does not advance would loop */
-	r = query(j);
+	rules = rules_now(j);
+	r = query(j, &rules);
 	if (r < 0)
 		return r;
-	r = plan_window(j);
+	r = plan_window(j, &rules);
 	if (r < 0)
 		return r;
 	j->next = j->w.next;

@@ -105,6 +105,13 @@ static enum act decide(const struct pm_page *pg, int node,
 	return ACT_KSM;
 }
 
+bool plan_could_move(const struct pm_page *pg, const struct plan_rules *r)
+{
+	enum act a = decide(pg, -EAGAIN, r, NULL);
+
+	return a == ACT_MOVE || a == ACT_KSM;
+}
+
 /* The least-loaded target (by pages planned to it so far). */
 static int pick_target(struct plan *p, const int *tgt, int nt, uint32_t pages)
 {

@@ -81,6 +81,10 @@ void plan_free(struct plan *p);
 int plan_build(struct plan *p, const struct pm_window *w, const int *node,
                const struct plan_rules *rules);
 
+/* True if PG would be moved when it is not on a target node: the only pages
+ * whose node is worth asking the kernel for. */
+bool plan_could_move(const struct pm_page *pg, const struct plan_rules *rules);
+
 /* Adds tally B to A. */
 void plan_tally_add(struct plan_tally *a, const struct plan_tally *b);
 

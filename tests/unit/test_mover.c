@@ -321,6 +321,17 @@ static void vm_like(struct proc *p)
 	}
 }
 
+/* Pages the job asked the kernel to locate. */
+static unsigned long queried(const struct mv_dry *d)
+{
+	unsigned long n = 0;
+
+	for (int i = 0; i < d->nrec; i++)
+		if (d->rec[i].query)
+			n += d->rec[i].n;
+	return n;
+}
+
 static void job_ksm(void **state)
 {
 	struct rig g;
@@ -350,6 +361,9 @@ static void job_ksm(void **state)
 	}
 	assert_true(widest > 1);        /* KSM chunks grow at their own rate */
 	assert_true(g.job.ksm_chunk < g.job.chunk);
+	/* Only pages that could move are located: not the absent, shared or
+	 * heavily shared KSM ones (30 THPs + 2070 exclusive + 299 KSM). */
+	assert_int_equal(queried(&g.dry), 30 + 2070 + 299);
 	rig_free(&g);
 
 	/* kernel without max_page_sharing: not one MOVE_ALL call */
