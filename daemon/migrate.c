@@ -61,10 +61,7 @@ static void set_opts(struct mv_opts *o, const struct rt_root *r, const struct cf
 
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return mv_clock_mono(NULL);     /* the engine's clock, so figures agree */
 }
 
 static void pause_ms(unsigned ms)
@@ -85,7 +82,7 @@ static void progress(const struct mv_job *j, uint64_t t0)
 }
 
 static void summary(const struct mv_job *j, pid_t pid, const char *nodes, bool dry,
-                    uint64_t ns, unsigned page_kib)
+                    uint64_t ns)
 {
 	const struct mv_totals *t = &j->t;
 	const struct plan_tally *p = &t->plan;
@@ -94,7 +91,7 @@ static void summary(const struct mv_job *j, pid_t pid, const char *nodes, bool d
 	       dry ? "dry run of moving" : "moved", pid, nodes, mv_state_name(j->state),
 	       (double)ns / 1e9);
 	printf("  %s %" PRIu64 " pages (%" PRIu64 " MiB), of which %" PRIu64 " KSM pages\n",
-	       dry ? "would move" : "moved", t->moved, t->moved * page_kib / 1024, t->ksm_moved);
+	       dry ? "would move" : "moved", t->moved, MIB(t->bytes), t->ksm_moved);
 	printf("  already there %" PRIu64 ", not present %" PRIu64 "\n", p->on_target, p->absent);
 	if (p->ksm_over)
 		printf("  left behind: %" PRIu64 " pages mapping heavily shared KSM pages "
@@ -176,29 +173,38 @@ static int cpuset_widen(const struct rt_root *r, pid_t pid, const struct idset *
 
 /* Narrows the widened cpuset.mems to the target once nothing shared is left
  * on the old nodes: the kernel would move such pages in one go. */
-static void cpuset_narrow(const struct rt_root *r, struct cs_group *g, const struct mv_job *j,
-                          bool dry)
+/* Why cpuset.mems must stay wide after job J (into BUF), or NULL. */
+static const char *keep_wide(const struct mv_job *j, char *buf, size_t size)
 {
 	const struct plan_tally *p = &j->t.plan;
 	uint64_t left = p->ksm_kept + p->shared + j->t.refused;
-	char now[LIST_LEN], to[LIST_LEN];
+
+	if (j->state != MV_DONE)
+		snprintf(buf, size, "the move ended early (%s)", mv_state_name(j->state));
+	else if (p->ksm_over)
+		snprintf(buf, size, "%" PRIu64 " pages still map heavily shared KSM pages on "
+			 "the old node; narrowing would make the kernel move them in one go",
+			 p->ksm_over);
+	else if (left)
+		snprintf(buf, size, "%" PRIu64 " shared or KSM pages remain on the old node; "
+			 "narrowing would make the kernel move them in one go", left);
+	else
+		return NULL;
+	return buf;
+}
+
+static void cpuset_narrow(const struct rt_root *r, struct cs_group *g, const struct mv_job *j,
+                          bool dry)
+{
+	char now[LIST_LEN], to[LIST_LEN], why[256];
 	int ret;
 
 	idset_format(&g->mems, now, sizeof(now));
 	idset_format(&j->target, to, sizeof(to));
-	if (j->state != MV_DONE)
-		fprintf(stderr, "ksm-numad: cpuset.mems left at %s: the move ended early (%s)\n",
-			now, mv_state_name(j->state));
-	else if (p->ksm_over)
-		fprintf(stderr, "ksm-numad: cpuset.mems left at %s: %" PRIu64 " pages still map "
-			"heavily shared KSM pages on the old node; narrowing would make the kernel "
-			"move them in one go\n", now, p->ksm_over);
-	else if (left)
-		fprintf(stderr, "ksm-numad: cpuset.mems left at %s: %" PRIu64 " shared or KSM "
-			"pages remain on the old node; narrowing would make the kernel move them "
-			"in one go\n", now, left);
-	if (j->state != MV_DONE || p->ksm_over || left)
+	if (keep_wide(j, why, sizeof(why))) {
+		fprintf(stderr, "ksm-numad: cpuset.mems left at %s: %s\n", now, why);
 		return;
+	}
 	ret = dry ? 0 : cs_narrow(r, g, &j->target);
 	if (ret < 0)
 		fprintf(stderr, "ksm-numad: cgroup %s: cannot narrow cpuset.mems %s -> %s: %s; "
@@ -251,7 +257,7 @@ int migrate_cmd(const struct rt_root *r, const struct cfg *cfg, pid_t pid,
 		ps.comm, pid, nodes, cfg->call_budget_ms, dry_run ? " (dry run)" : "");
 	t0 = now_ns();
 	ret = run_job(&j, cfg, isatty(STDERR_FILENO));
-	summary(&j, pid, nodes, dry_run, now_ns() - t0, (unsigned)(sysconf(_SC_PAGESIZE) / 1024));
+	summary(&j, pid, nodes, dry_run, now_ns() - t0);
 	if (widened)
 		cpuset_narrow(r, &g, &j, dry_run);
 out:
