@@ -822,11 +822,20 @@ static int read_rest(const struct rt_root *r, pid_t pid, bool prefer_cgroup,
 
 int proc_read(const struct rt_root *r, pid_t pid, bool prefer_cgroup, struct proc_info *info)
 {
+	return proc_read_seen(r, pid, NULL, prefer_cgroup, info);
+}
+
+int proc_read_seen(const struct rt_root *r, pid_t pid, const struct proc_stat *seen,
+                   bool prefer_cgroup, struct proc_info *info)
+{
 	struct proc_stat again;
-	int ret;
+	int ret = 0;
 
 	memset(info, 0, sizeof(*info));
-	ret = proc_read_stat(r, pid, 0, &info->stat);
+	if (seen)
+		info->stat = *seen;
+	else
+		ret = proc_read_stat(r, pid, 0, &info->stat);
 	if (ret == 0)
 		ret = read_rest(r, pid, prefer_cgroup, info);
 	if (ret == 0)

@@ -129,6 +129,11 @@ int proc_read_threads(const struct rt_root *r, pid_t pid, struct proc_info *info
  * PREFER_CGROUP); -ESRCH if it vanished or its PID was reused meanwhile. */
 int proc_read(const struct rt_root *r, pid_t pid, bool prefer_cgroup, struct proc_info *info);
 
+/* proc_read for a caller that has just read PID's stat into SEEN (NULL:
+ * read it): SEEN's start time is what the final check compares with. */
+int proc_read_seen(const struct rt_root *r, pid_t pid, const struct proc_stat *seen,
+                   bool prefer_cgroup, struct proc_info *info);
+
 /* Frees what proc_read allocated. */
 void proc_info_free(struct proc_info *info);
 

@@ -105,7 +105,7 @@ static int consider(const struct rt_root *r, const struct cfg *cfg,
 	why = selected(cfg, pid, st.comm);
 	if (!why)
 		return 0;
-	ret = proc_read(r, pid, true, &vm.info);
+	ret = proc_read_seen(r, pid, &st, true, &vm.info);
 	if (ret == -ESRCH) {
 		l->vanished++;
 		return 0;

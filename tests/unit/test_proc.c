@@ -656,6 +656,24 @@ static void pid_reused(void **state)
 	proc_info_free(&info);
 }
 
+/* proc_read_seen starts from the caller's stat: a stat read before the PID
+ * was reused is caught by the final check. */
+static void pid_reused_seen(void **state)
+{
+	struct copy *c = *state;
+	struct proc_info info;
+	struct proc_stat seen;
+
+	copy_pid(c, 4300);
+	assert_int_equal(proc_read_stat(c->r, 4300, 0, &seen), 0);
+	assert_int_equal(proc_read_seen(c->r, 4300, &seen, true, &info), 0);
+	assert_int_equal(info.stat.starttime, seen.starttime);
+	proc_info_free(&info);
+	reuse_pid(c);
+	assert_int_equal(proc_read_seen(c->r, 4300, &seen, true, &info), -ESRCH);
+	assert_null(info.threads);
+}
+
 static void pid_vanishes(void **state)
 {
 	static const char *const when[] = {
@@ -738,6 +756,7 @@ int main(void)
 		cmocka_unit_test(read_whole),
 		cmocka_unit_test(read_old_and_noksm),
 		cmocka_unit_test_setup_teardown(pid_reused, setup_copy, teardown_copy),
+		cmocka_unit_test_setup_teardown(pid_reused_seen, setup_copy, teardown_copy),
 		cmocka_unit_test_setup_teardown(pid_vanishes, setup_copy, teardown_copy),
 		cmocka_unit_test_setup_teardown(thread_vanishes, setup_copy, teardown_copy),
 		cmocka_unit_test(live_self),
