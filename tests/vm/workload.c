@@ -66,6 +66,7 @@ struct opts {
 	long mem_node, cpu_node;    /* -1: not given */
 	long local_node;            /* -L: locality against this node; -1: the vCPUs' nodes */
 	long vcpus, touch_us, probe_ms, sample_ms;
+	int rt_probe;
 	double duration_s;          /* 0: until SIGTERM/SIGINT */
 	const char *out;
 	int quiet;
@@ -108,10 +109,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: workload [-n COMM] [-r SIZE:CONTENT[:ksm]]... [-M NODE] [-C NODE] [-L NODE]\n"
 		"                [-t VCPUS] [-i TOUCH_US] [-w PROBE_MS] [-d SECONDS]\n"
-		"                [-s SAMPLE_MS] [-o FILE] [-q] [-P]\n"
+		"                [-s SAMPLE_MS] [-o FILE] [-q] [-P] [-R]\n"
 		"  CONTENT: zero, same or unique; SIZE with K, M or G (default 256M:unique)\n"
 		"  -L NODE: locality against NODE instead of the nodes of the vCPUs' CPUs\n"
 		"  -P: the vCPUs stay idle until the first SIGUSR1 (the window's start)\n"
+		"  -R: the mmap probe runs SCHED_FIFO: it then times waits for the lock,\n"
+		"      not turns for a CPU shared with busy threads\n"
 		"SIGTERM/SIGINT or -d end the run and print the report; SIGUSR1 restarts\n"
 		"the summaries and records a mark line.\n");
 }
@@ -215,7 +218,7 @@ static int parse_opts(int argc, char **argv)
 
 	o = (struct opts){ .comm = "qemu-system-x86", .mem_node = -1, .cpu_node = -1, .local_node = -1,
 			   .vcpus = 2, .touch_us = 1000, .probe_ms = 10, .sample_ms = 500 };
-	while (!err && (c = getopt(argc, argv, "n:r:M:C:L:t:i:w:d:s:o:qPh")) != -1) {
+	while (!err && (c = getopt(argc, argv, "n:r:M:C:L:t:i:w:d:s:o:qPRh")) != -1) {
 		switch (c) {
 		case 'n': o.comm = optarg; break;
 		case 'r': err = parse_region(optarg); break;
@@ -230,6 +233,7 @@ static int parse_opts(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'q': o.quiet = 1; break;
 		case 'P': o.paused = 1; break;
+		case 'R': o.rt_probe = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: err = -EINVAL;
 		}
@@ -570,6 +574,13 @@ static void *probe_main(void *arg)
 	char *p;
 
 	prctl(PR_SET_NAME, "mmap probe", 0, 0, 0);
+	if (o.rt_probe) {
+		struct sched_param sp = { .sched_priority = 1 };
+		int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+
+		if (err)
+			fprintf(stderr, "workload: -R: SCHED_FIFO for the probe: %s\n", strerror(err));
+	}
 	do {
 		stats_sync(st);
 		t1 = now_ns();

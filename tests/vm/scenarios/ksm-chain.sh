@@ -41,7 +41,7 @@ run_one() {
 	regions="-r ${unique}M:unique"
 	[ "$same" -gt 0 ] && regions="-r ${same}M:same:ksm $regions"
 	# shellcheck disable=SC2086
-	start_workload "$dir" $regions -M 0 -L 1 -t 2 -i "$touch" -P $WL_ARGS
+	start_workload "$dir" $regions -M 0 -L 1 -t 2 -i "$touch" -P -R $WL_ARGS
 	event "$dir" merge-wait
 	# All but a few pages merged (each dup's first page is "shared", the rest "sharing").
 	wait_for 600 merged_at_least $((pages - pages / 100)) ||
