@@ -60,6 +60,9 @@ static const struct key keys[] = {
 	{ "placement", "target_locality", K_UINT, F(target_locality),
 	  50, 100, "percent" },
 	{ "placement", "reserve_mb", K_U64, F(reserve_mb), 0, 1048576, "MiB" },
+	{ "placement", "min_gain", K_UINT, F(min_gain), 0, 1000, "percent" },
+	{ "placement", "cooldown", K_UINT, F(cooldown), 0, 10000, "intervals" },
+	{ "placement", "max_moves", K_UINT, F(max_moves), 1, 1000, "VMs" },
 	{ "migration", "call_budget_ms", K_UINT, F(call_budget_ms), 1, 100, "ms" },
 	{ "migration", "pause_ms", K_UINT, F(pause_ms), 1, 1000, "ms" },
 	{ "migration", "interval_budget_mb", K_U64, F(interval_budget_mb),
@@ -111,6 +114,9 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->target_utilization = 85;
 	cfg->target_locality = 90;
 	cfg->reserve_mb = 512;
+	cfg->min_gain = 10;
+	cfg->cooldown = 8;
+	cfg->max_moves = 2;
 	cfg->call_budget_ms = 5;
 	cfg->pause_ms = 1;
 	cfg->interval_budget_mb = 1024;

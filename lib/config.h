@@ -35,6 +35,9 @@ struct cfg {
 	unsigned target_utilization;    /* percent of a node's CPUs to fill (numad -u) */
 	unsigned target_locality;       /* percent of memory that should be local (numad -m) */
 	uint64_t reserve_mb;            /* free memory kept on every node */
+	unsigned min_gain;              /* percent a new home must score above the current */
+	unsigned cooldown;              /* intervals after a move before the VM moves again */
+	unsigned max_moves;             /* VMs given a new home per interval */
 	/* [migration] */
 	unsigned call_budget_ms;        /* worst time one move_pages call may take */
 	unsigned pause_ms;              /* pause between two calls */

@@ -83,6 +83,9 @@ static void defaults(void **state)
 	assert_int_equal(c.target_utilization, 85);
 	assert_int_equal(c.target_locality, 90);
 	assert_int_equal(c.reserve_mb, 512);
+	assert_int_equal(c.min_gain, 10);
+	assert_int_equal(c.cooldown, 8);
+	assert_int_equal(c.max_moves, 2);
 	assert_int_equal(c.call_budget_ms, 5);
 	assert_int_equal(c.pause_ms, 1);
 	assert_int_equal(c.interval_budget_mb, 1024);
@@ -275,6 +278,9 @@ static const struct range ranges[] = {
 	      "50..100 percent"),
 	RANGE("placement", "reserve_mb", reserve_mb, 0, 1048576,
 	      "0..1048576 MiB"),
+	RANGE("placement", "min_gain", min_gain, 0, 1000, "0..1000 percent"),
+	RANGE("placement", "cooldown", cooldown, 0, 10000, "0..10000 intervals"),
+	RANGE("placement", "max_moves", max_moves, 1, 1000, "1..1000 VMs"),
 	RANGE("migration", "call_budget_ms", call_budget_ms, 1, 100,
 	      "1..100 ms"),
 	RANGE("migration", "pause_ms", pause_ms, 1, 1000, "1..1000 ms"),
