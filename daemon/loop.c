@@ -17,6 +17,8 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "balance.h"
+#include "load.h"
 #include "log.h"
 #include "report.h"
 #include "snapshot.h"
@@ -28,7 +30,11 @@ struct loop {
 	const struct loop_opts *o;
 	sd_event *e;
 	sd_event_source *timer;
+	sd_event_source *step;          /* one move call per firing, pause_ms apart */
 	struct cfg cfg;                 /* the running configuration */
+	struct bal bal;
+	struct pin_dry pin_dry;         /* --dry-run: what would have been pinned */
+	bool load_failed;               /* the CPU counters could not be read last time */
 	char status[STATUS_LEN];        /* last STATUS= text, one line */
 };
 
@@ -46,10 +52,46 @@ static void notify_status(const struct loop *l, const char *prefix)
 	sd_notifyf(0, "%sSTATUS=%s", prefix, l->status);
 }
 
-/* One observation: snapshot, summary to the log and the status, free. */
+/* The CPU counters; a failure is logged once, then counted as idle CPUs. */
+static void read_load(struct loop *l, struct ld_sample *load)
+{
+	int r = ld_read(l->o->root, load);
+
+	if (r < 0 && !l->load_failed)
+		log_warn("cannot read the CPU counters under %s: %s; CPU load counts "
+			 "as zero until they can be read", rt_dir(l->o->root), strerror(-r));
+	else if (r >= 0 && l->load_failed)
+		log_info("CPU counters readable again");
+	l->load_failed = r < 0;
+}
+
+/* Starts the move calls of this interval (one per step, pause_ms apart). */
+static void start_steps(struct loop *l)
+{
+	if (l->o->dry_run || !bal_pending(&l->bal))
+		return;
+	if (sd_event_source_set_time(l->step, now_usec()) < 0 ||
+	    sd_event_source_set_enabled(l->step, SD_EVENT_ONESHOT) < 0)
+		log_err("cannot schedule memory moves; they wait for the next interval");
+}
+
+static void set_status(struct loop *l, const struct snapshot *s)
+{
+	size_t len;
+
+	report_status(l->status, sizeof(l->status), s);
+	len = strlen(l->status);
+	report_status_decisions(l->status + len, sizeof(l->status) - len, &l->bal.res);
+	/* STATUS= is one line: never let a stray newline start another field. */
+	for (char *p = l->status; (p = strchr(p, '\n')); )
+		*p = ' ';
+}
+
+/* One pass: observe, decide, pin, and hand the moves to the step source. */
 static void pass(struct loop *l)
 {
 	struct snapshot s;
+	struct ld_sample load;
 	int r = snap_take(l->o->root, &l->cfg, &s);
 
 	if (r < 0) {
@@ -60,12 +102,29 @@ static void pass(struct loop *l)
 		log_warn("%s", l->status);
 		return;
 	}
-	report_status(l->status, sizeof(l->status), &s);
+	read_load(l, &load);
+	bal_configure(&l->bal, &l->cfg, &s.ksm);
+	r = bal_pass(&l->bal, &s, &load);
+	if (r < 0)
+		log_err("no placement decided this interval: %s; retrying in %u s",
+			strerror(-r), l->cfg.interval_s);
+	set_status(l, &s);
 	snap_free(&s);
-	/* STATUS= is one line: never let a stray newline start another field. */
-	for (char *p = l->status; (p = strchr(p, '\n')); )
-		*p = ' ';
 	log_info("%s", l->status);
+	start_steps(l);
+}
+
+static int on_step(sd_event_source *src, uint64_t usec, void *data)
+{
+	struct loop *l = data;
+	struct mv_step st;
+
+	(void)usec;
+	if (bal_step(&l->bal, &st) > 0) {
+		sd_event_source_set_time(src, now_usec() + (uint64_t)l->cfg.pause_ms * 1000);
+		sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	}
+	return 0;
 }
 
 /* Schedules the next pass one interval from now (after the pass, not
@@ -179,6 +238,11 @@ static int setup(struct loop *l)
 	r = sd_event_add_time(l->e, &l->timer, CLOCK_MONOTONIC, 0, 0, on_timer, l);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
+	/* Move calls: accuracy 0 so the pause between them stays as configured. */
+	if (r >= 0)
+		r = sd_event_add_time(l->e, &l->step, CLOCK_MONOTONIC, 0, 1, on_step, l);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(l->step, SD_EVENT_OFF);
 	if (r < 0)
 		return r;
 	/* Pings WATCHDOG=1 from the loop when WatchdogSec= is set; else a no-op. */
@@ -188,10 +252,25 @@ static int setup(struct loop *l)
 	return r < 0 ? r : 0;
 }
 
+/* The balancer: live pinning and moves, or dry-run ones that only record. */
+static void init_bal(struct loop *l)
+{
+	struct pin_backend pin = pin_live;
+	struct mv_opts mv;
+
+	mv_opts_live(&mv, l->o->root);
+	if (l->o->dry_run)
+		pin = pin_dry_backend(&l->pin_dry);
+	bal_init(&l->bal, &pin, &mv);
+	l->bal.dry_run = l->o->dry_run;
+}
+
 int loop_run(const struct loop_opts *o)
 {
 	struct loop l = { .o = o, .cfg = *o->cfg };
 	int r = setup(&l);
+
+	init_bal(&l);
 
 	if (r >= 0) {
 		pass(&l);
@@ -201,6 +280,9 @@ int loop_run(const struct loop_opts *o)
 		notify_status(&l, "READY=1\n");
 		r = sd_event_loop(l.e);
 	}
+	bal_free(&l.bal);
+	pin_dry_free(&l.pin_dry);
+	sd_event_source_unref(l.step);
 	sd_event_source_unref(l.timer);
 	sd_event_unref(l.e);
 	return r;

@@ -7,6 +7,8 @@
 #ifndef KN_LOOP_H
 #define KN_LOOP_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "root.h"
 
@@ -20,6 +22,7 @@ struct loop_opts {
 	const char *cfg_name;           /* what SIGHUP re-reads, for messages */
 	loop_load_fn *load;             /* called on SIGHUP */
 	void *load_data;
+	bool dry_run;                   /* decide and log, change nothing */
 };
 
 /* Runs the daemon until SIGTERM or SIGINT: a pass at once and then every

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "config.h"
+#include "load.h"
 #include "log.h"
 #include "num.h"
 #include "loop.h"
@@ -212,8 +214,8 @@ static int check_combination(int argc, char **argv, const struct opts *o)
 		return EXIT_COMBINATION;
 	}
 	if (o->oneshot && !o->dry_run) {
-		fprintf(stderr, "ksm-numad: --oneshot would move memory, and nothing "
-			"moves memory yet; use --oneshot --dry-run\n");
+		fprintf(stderr, "ksm-numad: --oneshot needs --dry-run: one pass cannot "
+			"finish a move (run the daemon, or --migrate PID --to NODES)\n");
 		return EXIT_COMBINATION;
 	}
 	return PARSE_CONTINUE;
@@ -307,6 +309,35 @@ static int run_check(const struct opts *o)
 	return flush_stdout();
 }
 
+/* One dry-run pass of the balancer on S, printed.  CPU use is the average
+ * since boot (or since each VM started): there is no earlier sample. */
+static int decide_once(const struct rt_root *root, const struct cfg *cfg,
+                       const struct snapshot *s)
+{
+	struct pin_dry pd = { 0 };
+	struct pin_backend pin = pin_dry_backend(&pd);
+	struct ld_sample load;
+	struct mv_opts mv;
+	struct bal b;
+	int r;
+
+	if (ld_read(root, &load) < 0)
+		log_warn("cannot read the CPU counters under %s: CPU load counts as zero",
+			 rt_dir(root));
+	mv_opts_live(&mv, root);
+	bal_init(&b, &pin, &mv);
+	b.dry_run = true;
+	bal_configure(&b, cfg, &s->ksm);
+	r = bal_pass(&b, s, &load);
+	if (r < 0)
+		log_err("no decision possible: %s", strerror(-r));
+	else
+		report_decisions(stdout, s, &b.in, &b.res);
+	bal_free(&b);
+	pin_dry_free(&pd);
+	return r;
+}
+
 static int run_oneshot(const struct rt_root *root, const struct cfg *cfg)
 {
 	struct snapshot s;
@@ -318,8 +349,9 @@ static int run_oneshot(const struct rt_root *root, const struct cfg *cfg)
 		return EXIT_ERROR;
 	}
 	report_print(stdout, root, &s);
+	r = decide_once(root, cfg, &s);
 	snap_free(&s);
-	return flush_stdout();
+	return r < 0 ? EXIT_ERROR : flush_stdout();
 }
 
 static int run_daemon(struct opts *o, const struct rt_root *root, const struct cfg *cfg)
@@ -330,11 +362,13 @@ static int run_daemon(struct opts *o, const struct rt_root *root, const struct c
 		.cfg_name = cfg_path(o),
 		.load = load_cfg,
 		.load_data = o,
+		.dry_run = o->dry_run || !rt_is_live(root),
 	};
 	int r;
 
-	log_notice("%s %s starting: observing %s every %u s; nothing is moved yet",
-		   PACKAGE_NAME, PACKAGE_VERSION, rt_dir(root), cfg->interval_s);
+	log_notice("%s %s starting: balancing %s every %u s%s", PACKAGE_NAME,
+		   PACKAGE_VERSION, rt_dir(root), cfg->interval_s,
+		   lo.dry_run ? " (dry run: decisions are logged, nothing is changed)" : "");
 	r = loop_run(&lo);
 	if (r < 0) {
 		log_err("event loop failed: %s; exiting", strerror(-r));

@@ -120,15 +120,25 @@ static void emit(int prio, const char *vm, int pid, int node, const char *msg)
 	sd_journal_sendv(iov, n);
 }
 
+/* The message names its VM itself ("web01 (PID 4242): ..."): the fields
+ * are for filtering, and journalctl shows only MESSAGE by default. */
 void log_vm(int prio, const char *vm, int pid, int node, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
+	int len = 0;
 
 	if (prio > max_level)
 		return;
+	if (vm && pid > 0)
+		len = snprintf(msg, sizeof(msg), "%s (PID %d): ", vm, pid);
+	else if (vm || pid > 0)
+		len = vm ? snprintf(msg, sizeof(msg), "%s: ", vm)
+			 : snprintf(msg, sizeof(msg), "PID %d: ", pid);
+	if (len < 0 || (size_t)len >= sizeof(msg))
+		len = 0;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + len, sizeof(msg) - (size_t)len, fmt, ap);
 	va_end(ap);
 	emit(prio, vm, pid, node, msg);
 }

@@ -243,3 +243,53 @@ void report_status(char *buf, size_t size, const struct snapshot *s)
 		 !s->ksm.present ? "absent" :
 		 ksm_get(&s->ksm, KSM_RUN, 0) == 1 ? "running" : "not running");
 }
+
+static uint64_t movable_kib(const struct pol_vm *v, int nnodes)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < nnodes && i < POL_MAX_NODES; i++)
+		sum += v->mem_kib[i];
+	return sum;
+}
+
+static void print_decision(FILE *f, const struct pol_input *in, const struct pol_decision *d)
+{
+	const struct pol_vm *v = &in->vm[d->vm];
+	char home[128];
+
+	idset_format(&d->home, home, sizeof(home));
+	fprintf(f, "  %s (PID %d): %s", v->name, v->pid, pol_verdict_name(d->verdict));
+	if (!idset_empty(&d->home))
+		fprintf(f, ", home node(s) %s, %.0f%% of its movable memory there", home, d->locality);
+	fputc('\n', f);
+	fprintf(f, "    uses %.2f of %d CPUs; %" PRIu64 " MiB movable, %" PRIu64
+		" MiB shared by KSM (not moved)\n", v->cpu_use, v->nvcpus,
+		MIB(movable_kib(v, in->nnodes)), MIB(v->shared_kib));
+	if (d->to_move_kib)
+		fprintf(f, "    to move: %" PRIu64 " MiB, %" PRIu64 " MiB of it this interval\n",
+			MIB(d->to_move_kib), MIB(d->budget_kib));
+	fprintf(f, "    why: %s\n", d->why);
+}
+
+void report_decisions(FILE *f, const struct snapshot *s, const struct pol_input *in,
+                      const struct pol_result *res)
+{
+	(void)s;
+	fprintf(f, "\nDecisions: %d VMs, %d given a new home, %" PRIu64
+		" MiB to move this interval\n", res->n, res->moves, MIB(res->budget_kib));
+	for (int i = 0; i < res->n; i++)
+		print_decision(f, in, &res->d[i]);
+}
+
+void report_status_decisions(char *buf, size_t size, const struct pol_result *res)
+{
+	int count[POL_LEFT_ALONE + 1] = { 0 };
+
+	for (int i = 0; i < res->n; i++)
+		if (res->d[i].verdict <= POL_LEFT_ALONE)
+			count[res->d[i].verdict]++;
+	snprintf(buf, size, "; %d local, %d settling, %d moved, %d held, %d no fit, %d left alone",
+		 count[POL_STAY], count[POL_SETTLE], count[POL_MOVE], count[POL_HELD],
+		 count[POL_NO_FIT], count[POL_LEFT_ALONE]);
+}

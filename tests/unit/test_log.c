@@ -55,6 +55,8 @@ static void emit_some(void)
 	log_warn("shown %d", 2);
 	log_vm(LOG_NOTICE, "web01", 4242, 1, "moved to node %d", 1);
 	log_vm(LOG_DEBUG, "web01", 4242, 1, "hidden too");
+	log_vm(LOG_WARNING, NULL, 77, -1, "gone");
+	log_vm(LOG_WARNING, "db", 0, -1, "no PID");
 }
 
 static void filter_and_format(void **state)
@@ -62,7 +64,9 @@ static void filter_and_format(void **state)
 	const char *out = capture(emit_some);
 
 	assert_string_equal(out, "ksm-numad: warning: shown 2\n"
-			    "ksm-numad: notice: moved to node 1\n");
+			    "ksm-numad: notice: web01 (PID 4242): moved to node 1\n"
+			    "ksm-numad: warning: PID 77: gone\n"
+			    "ksm-numad: warning: db: no PID\n");
 	assert_int_equal(log_get_level(), LOG_NOTICE);
 	log_set_level(99);
 	assert_int_equal(log_get_level(), LOG_DEBUG);

@@ -1,0 +1,369 @@
+/* balance.c - from a snapshot to pinned threads and memory moves.
+ *
+ * Movable memory: a VM's pages that KSM merged (ksm_merging_pages) are not
+ * its to move.  numa_maps counts every such mapping on the node of the KSM
+ * page, so there the merged share is taken off each node in proportion;
+ * a cgroup's numa_stat charges a KSM page once, so its node figures stand
+ * as they are.  Either way the merged memory goes to pol_vm.shared_kib.
+ */
+#include "balance.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define KIB 1024ULL
+
+uint64_t bal_key(pid_t pid, uint64_t starttime)
+{
+	/* PIDs fit in 22 bits (pid_max <= 4194304) */
+	return (starttime << 22) | ((uint64_t)pid & 0x3fffff);
+}
+
+void bal_init(struct bal *b, const struct pin_backend *pin, const struct mv_opts *mv)
+{
+	memset(b, 0, sizeof(*b));
+	pol_params_default(&b->params);
+	pol_state_init(&b->pol);
+	b->pin = *pin;
+	b->mv = *mv;
+}
+
+static void stop_job(struct bal_vm *v)
+{
+	if (v->moving)
+		mv_job_free(&v->job);
+	v->moving = false;
+	v->budget = 0;
+}
+
+void bal_free(struct bal *b)
+{
+	for (int i = 0; i < b->n; i++)
+		stop_job(&b->vm[i]);
+	free(b->vm);
+	free(b->in_vm);
+	ld_free(&b->load);
+	pol_state_free(&b->pol);
+	pol_result_free(&b->res);
+	memset(b, 0, sizeof(*b));
+}
+
+void bal_configure(struct bal *b, const struct cfg *cfg, const struct ksm_state *ksm)
+{
+	struct pol_params *p = &b->params;
+
+	p->target_utilization = cfg->target_utilization;
+	p->target_locality = cfg->target_locality;
+	p->reserve_kib = cfg->reserve_mb * KIB;
+	p->min_gain = cfg->min_gain;
+	p->cooldown = cfg->cooldown;
+	p->max_moves = cfg->max_moves;
+	p->budget_kib = cfg->interval_budget_mb * KIB;
+	b->mv.budget = mv_budget_ms(cfg->call_budget_ms);
+	b->mv.reserve_bytes = cfg->reserve_mb * KIB * KIB;
+	b->mv.move_ksm = cfg->move_ksm_pages;
+	b->mv.ksm_max_mapcount = cfg->ksm_max_mapcount;
+	b->mv.chains_bounded = ksm_chains_bounded(ksm);
+}
+
+static struct bal_vm *find(const struct bal *b, uint64_t key)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->vm[i].key == key)
+			return &b->vm[i];
+	return NULL;
+}
+
+static void fill_nodes(struct pol_input *in, const struct topo *t,
+                       const struct ld_sample *prev, const struct ld_sample *cur)
+{
+	in->nnodes = t->nr;
+	in->dist = t->dist;
+	for (int i = 0; i < t->nr; i++) {
+		const struct topo_node *tn = &t->node[i];
+		struct pol_node *n = &in->node[i];
+
+		memset(n, 0, sizeof(*n));
+		n->id = tn->id;
+		n->ncpus = idset_count(&tn->cpus);
+		n->has_memory = tn->has_memory;
+		n->mem_total_kib = tn->mem_total_kib;
+		n->mem_free_kib = tn->mem_free_kib;
+		IDSET_FOREACH(cpu, &tn->cpus) {
+			double busy = cur ? ld_cpu_busy(prev, cur, cpu) : -1;
+
+			n->cpu_busy += busy > 0 ? busy : 0;
+		}
+	}
+}
+
+/* Movable memory per node and the merged share (see the top comment). */
+static void fill_memory(struct pol_vm *pv, const struct vm *vm, const struct topo *t)
+{
+	const struct proc_mem *m = &vm->info.mem;
+	uint64_t total = proc_mem_total_kib(m), page_kib = (uint64_t)sysconf(_SC_PAGESIZE) / KIB;
+	uint64_t shared = vm->info.ksm.merging_pages * (page_kib ? page_kib : 4);
+
+	if (shared > total && m->source == PROC_MEM_NUMA_MAPS)
+		shared = total;
+	pv->shared_kib = shared;
+	for (int k = 0; k < m->nr; k++) {
+		const struct proc_node_mem *nm = &m->node[k];
+		int i = topo_index(t, nm->node);
+		uint64_t kib = nm->anon_kib + nm->file_kib + nm->huge_kib;
+
+		if (i < 0 || i >= POL_MAX_NODES)
+			continue;
+		if (m->source == PROC_MEM_NUMA_MAPS && total)
+			kib -= (uint64_t)((double)kib * (double)shared / (double)total);
+		pv->mem_kib[i] += kib;
+	}
+}
+
+/* Why an admin's setting keeps this VM out of the balancer's hands, or NULL. */
+static const char *left_why(const struct vm *vm, const struct bal_vm *old, const struct topo *t)
+{
+	const struct proc_status *st = &vm->info.status;
+
+	if (vm->pinned && !(old && idset_equal(&old->pinned, &st->cpus_allowed)))
+		return "its CPUs were pinned by someone else (Cpus_allowed_list)";
+	for (int i = 0; i < t->nr; i++)
+		if (t->node[i].has_memory && !idset_empty(&st->mems_allowed) &&
+		    !idset_has(&st->mems_allowed, t->node[i].id))
+			return "its memory is bound to some nodes (Mems_allowed_list)";
+	return NULL;
+}
+
+static void fill_vm(struct pol_vm *pv, const struct vm *vm, const struct bal *b,
+                    const struct topo *t, const struct ld_sample *cur)
+{
+	const struct proc_stat *st = &vm->info.stat;
+	const struct ld_sample *prev = b->have_load ? &b->load : NULL;
+	const struct bal_vm *old;
+	double use;
+
+	memset(pv, 0, sizeof(*pv));
+	pv->key = bal_key(vm->pid, st->starttime);
+	pv->pid = vm->pid;
+	pv->name = vm->name;
+	pv->nvcpus = vm->nvcpus > 0 ? vm->nvcpus : (vm->info.nthreads > 0 ? vm->info.nthreads : 1);
+	old = find(b, pv->key);
+	use = cur ? ld_proc_use(old ? prev : NULL, cur, old ? old->ticks : 0,
+				st->utime + st->stime, st->starttime) : -1;
+	pv->cpu_use = use > 0 ? use : 0;
+	fill_memory(pv, vm, t);
+	for (int i = 0; i < vm->info.nthreads; i++) {
+		int n = topo_cpu_node(t, vm->info.threads[i].processor);
+
+		if (n >= 0 && n < POL_MAX_NODES)
+			pv->threads_on[n]++;
+	}
+	pv->left_why = left_why(vm, old, t);
+	pv->left_alone = pv->left_why != NULL;
+}
+
+int bal_input(struct bal *b, const struct snapshot *s, const struct ld_sample *load)
+{
+	const struct vm_list *l = &s->vms;
+
+	if (s->topo.nr > POL_MAX_NODES)
+		return -E2BIG;
+	if (l->n > b->in_cap) {
+		struct pol_vm *v = realloc(b->in_vm, (size_t)l->n * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		b->in_vm = v;
+		b->in_cap = l->n;
+	}
+	fill_nodes(&b->in, &s->topo, b->have_load ? &b->load : NULL, load);
+	for (int i = 0; i < l->n; i++)
+		fill_vm(&b->in_vm[i], &l->vm[i], b, &s->topo, load);
+	b->in.nvms = l->n;
+	b->in.vm = b->in_vm;
+	return 0;
+}
+
+/* Carries the memory of VMs still there into a fresh list for S; ends the
+ * moves of those that are gone. */
+static int sync_vms(struct bal *b, const struct snapshot *s)
+{
+	const struct vm_list *l = &s->vms;
+	struct bal_vm *fresh = calloc((size_t)(l->n ? l->n : 1), sizeof(*fresh));
+
+	if (!fresh)
+		return -ENOMEM;
+	for (int i = 0; i < l->n; i++) {
+		const struct vm *vm = &l->vm[i];
+		struct bal_vm *old = find(b, b->in_vm[i].key), *v = &fresh[i];
+
+		if (old) {
+			*v = *old;
+			old->moving = false;    /* the job now belongs to FRESH */
+		}
+		v->key = b->in_vm[i].key;
+		v->pid = vm->pid;
+		snprintf(v->name, sizeof(v->name), "%s", vm->name);
+		v->ticks = vm->info.stat.utime + vm->info.stat.stime;
+		v->budget = 0;
+	}
+	for (int i = 0; i < b->n; i++) {
+		if (b->vm[i].moving)
+			log_vm(LOG_INFO, b->vm[i].name, b->vm[i].pid, -1,
+			       "VM exited; its memory move ends");
+		stop_job(&b->vm[i]);
+	}
+	free(b->vm);
+	b->vm = fresh;
+	b->n = b->cap = l->n;
+	b->next = 0;
+	return 0;
+}
+
+static void node_cpus(const struct topo *t, const struct idset *home, struct idset *cpus)
+{
+	idset_clear(cpus);
+	IDSET_FOREACH(id, home) {
+		int i = topo_index(t, id);
+
+		if (i >= 0)
+			idset_or(cpus, cpus, &t->node[i].cpus);
+	}
+}
+
+static void pin_vm(struct bal *b, struct bal_vm *v, const struct vm *vm,
+                   const struct topo *t, const struct pol_decision *d)
+{
+	struct idset cpus;
+	char list[128];
+	int r;
+
+	node_cpus(t, &d->home, &cpus);
+	if (idset_empty(&cpus) || idset_equal(&cpus, &vm->info.status.cpus_allowed))
+		return;
+	idset_format(&cpus, list, sizeof(list));
+	r = pin_threads(&b->pin, &vm->info, &cpus);
+	if (r < 0) {
+		log_vm(LOG_WARNING, vm->name, vm->pid, -1,
+		       "cannot pin its threads to CPUs %s: %s; trying again next interval",
+		       list, strerror(-r));
+		return;
+	}
+	v->pinned = cpus;
+	log_vm(LOG_INFO, vm->name, vm->pid, -1, "%d thread(s) %s to CPUs %s", r,
+	       b->dry_run ? "would be pinned" : "pinned", list);
+}
+
+/* Gives V's memory move BUDGET bytes this interval, towards HOME. */
+static void plan_move(struct bal *b, struct bal_vm *v, const struct idset *home, uint64_t budget)
+{
+	if (v->moving && (!idset_equal(&v->job.target, home) || v->job.state != MV_RUNNING))
+		stop_job(v);
+	if (!budget)
+		return;
+	if (!v->moving) {
+		int r = mv_job_init(&v->job, v->pid, home, &b->mv);
+
+		if (r < 0) {
+			log_vm(LOG_WARNING, v->name, v->pid, -1,
+			       "cannot start moving its memory: %s", strerror(-r));
+			return;
+		}
+		v->moving = true;
+	}
+	v->budget = budget;
+}
+
+static void act(struct bal *b, const struct snapshot *s)
+{
+	for (int i = 0; i < b->res.n; i++) {
+		const struct pol_decision *d = &b->res.d[i];
+		const struct vm *vm = &s->vms.vm[d->vm];
+		struct bal_vm *v = &b->vm[d->vm];
+		char home[64];
+
+		idset_format(&d->home, home, sizeof(home));
+		if (d->verdict == POL_MOVE)
+			log_vm(LOG_NOTICE, vm->name, vm->pid, idset_next(&d->home, 0),
+			       "new home node(s) %s: %s", home, d->why);
+		else
+			log_vm(LOG_DEBUG, vm->name, vm->pid, -1, "%s: %s",
+			       pol_verdict_name(d->verdict), d->why);
+		if (d->verdict != POL_MOVE && d->verdict != POL_SETTLE && d->verdict != POL_STAY)
+			continue;
+		pin_vm(b, v, vm, &s->topo, d);
+		plan_move(b, v, &d->home, d->verdict == POL_STAY ? 0 : d->budget_kib * KIB);
+	}
+}
+
+int bal_pass(struct bal *b, const struct snapshot *s, struct ld_sample *load)
+{
+	int r = bal_input(b, s, load);
+
+	if (r == 0) {
+		pol_result_free(&b->res);
+		r = pol_decide(&b->in, &b->params, b->pass, &b->pol, &b->res);
+	}
+	if (r == 0)
+		r = sync_vms(b, s);
+	if (r < 0) {
+		if (load)
+			ld_free(load);
+		return r;
+	}
+	act(b, s);
+	ld_free(&b->load);
+	b->have_load = false;
+	if (load) {
+		b->load = *load;
+		b->have_load = load->ncpu > 0;
+		memset(load, 0, sizeof(*load));
+	}
+	b->pass++;
+	return 0;
+}
+
+static void job_ended(struct bal_vm *v, int r)
+{
+	const struct mv_totals *t = &v->job.t;
+	int prio = r == 0 || r == -ESRCH ? LOG_INFO : LOG_WARNING;
+
+	log_vm(prio, v->name, v->pid, r == -ENOSPC ? v->job.stop_node : -1,
+	       "memory move %s: %llu MiB moved in %llu calls, worst call %.1f ms",
+	       mv_state_name(v->job.state), (unsigned long long)(t->bytes >> 20),
+	       (unsigned long long)t->calls, (double)t->worst_ns / 1e6);
+	stop_job(v);
+}
+
+int bal_step(struct bal *b, struct mv_step *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < b->n; k++) {
+		struct bal_vm *v = &b->vm[(b->next + k) % b->n];
+		int r;
+
+		if (!v->moving || !v->budget)
+			continue;
+		b->next = (b->next + k + 1) % b->n;
+		r = mv_job_step(&v->job, out);
+		v->budget = out->bytes >= v->budget ? 0 : v->budget - out->bytes;
+		if (r <= 0)
+			job_ended(v, r);
+		return 1;
+	}
+	return 0;
+}
+
+uint64_t bal_pending(const struct bal *b)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < b->n; i++)
+		if (b->vm[i].moving)
+			sum += b->vm[i].budget;
+	return sum;
+}

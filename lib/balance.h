@@ -1,0 +1,86 @@
+/* balance.h - one balancing pass (observe -> decide -> pin -> move) and the
+ * stepping of memory moves between passes.
+ *
+ * The decisions are the policy's (policy.h); this module turns a snapshot
+ * into the policy's input and the decisions into actions.  It remembers
+ * what lasts between passes: the policy's state, the previous CPU sample
+ * and each VM's CPU ticks (for rates), the CPUs it pinned each VM to (so
+ * its own pinning is not taken for an admin's), and the memory moves in
+ * progress, which continue where they stopped.  It changes the system only
+ * through its pin backend and mover options, both of which can be dry-run.
+ */
+#ifndef KN_BALANCE_H
+#define KN_BALANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "load.h"
+#include "mover.h"
+#include "pin.h"
+#include "policy.h"
+#include "snapshot.h"
+
+struct bal_vm {
+	uint64_t key;                   /* pol_vm.key */
+	pid_t pid;
+	char name[VM_NAME_LEN];
+	uint64_t ticks;                 /* utime + stime at the last pass */
+	struct idset pinned;            /* CPUs this module pinned it to; empty: none */
+	bool moving;                    /* JOB is live */
+	struct mv_job job;
+	uint64_t budget;                /* bytes JOB may still move this interval */
+};
+
+struct bal {
+	struct pol_params params;
+	struct pol_state pol;
+	long pass;                      /* passes done */
+	struct ld_sample load;          /* CPU sample of the last pass */
+	bool have_load;
+	int n, cap;
+	struct bal_vm *vm;              /* VMs of the last pass, by snapshot order */
+	struct pin_backend pin;
+	struct mv_opts mv;
+	bool dry_run;                   /* the backends only record: say "would" */
+	int next;                       /* round robin of bal_step */
+	struct pol_input in;            /* the last pass's input (names point into its snapshot) */
+	struct pol_vm *in_vm;
+	int in_cap;
+	struct pol_result res;          /* the last pass's decisions */
+};
+
+/* Starts a balancer changing the system through PIN and MV (copied). */
+void bal_init(struct bal *b, const struct pin_backend *pin, const struct mv_opts *mv);
+
+/* Frees everything; moves in progress stop where they are. */
+void bal_free(struct bal *b);
+
+/* Takes the policy and migration settings of CFG, and from KSM whether
+ * KSM pages may move at all (bounded chains). */
+void bal_configure(struct bal *b, const struct cfg *cfg, const struct ksm_state *ksm);
+
+/* Builds the policy's input for snapshot S and CPU sample LOAD (NULL:
+ * unknown, every CPU counted idle) into B->in; -E2BIG past POL_MAX_NODES
+ * nodes, -ENOMEM. */
+int bal_input(struct bal *b, const struct snapshot *s, const struct ld_sample *load);
+
+/* One pass: input, decisions (B->res), pinning, and the memory budget of
+ * each move for the interval.  LOAD (NULL: unknown) is taken over (freed
+ * by B).  0 or
+ * -errno when no decision could be made (then nothing was changed). */
+int bal_pass(struct bal *b, const struct snapshot *s, struct ld_sample *load);
+
+/* Makes at most one move call of one VM with budget left (round robin).
+ * 1: a call was made or checked and more may follow; 0: nothing left to
+ * do this interval. */
+int bal_step(struct bal *b, struct mv_step *out);
+
+/* Bytes the moves in progress may still move this interval. */
+uint64_t bal_pending(const struct bal *b);
+
+/* The stable identity of a process: PID and start time. */
+uint64_t bal_key(pid_t pid, uint64_t starttime);
+
+#endif

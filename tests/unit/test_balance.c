@@ -1,0 +1,368 @@
+/* test_balance.c - snapshot to policy input, decisions to pinning and moves,
+ * on hand-built snapshots with the dry-run pin and mover backends. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "balance.h"
+
+#define GIB_KIB (1024ull * 1024)
+#define PG 4096u
+
+/* Two nodes: 0 with CPUs 0-1, 1 with CPUs 2-3; 8 GiB each, 6 GiB free. */
+static void topo_two(struct topo *t)
+{
+	static int dist[4] = { 10, 20, 20, 10 };
+
+	memset(t, 0, sizeof(*t));
+	t->nr = 2;
+	t->node = calloc(2, sizeof(*t->node));
+	assert_non_null(t->node);
+	for (int i = 0; i < 2; i++) {
+		t->node[i].id = i;
+		idset_add(&t->node[i].cpus, 2 * i);
+		idset_add(&t->node[i].cpus, 2 * i + 1);
+		t->node[i].has_memory = true;
+		t->node[i].mem_total_kib = 8 * GIB_KIB;
+		t->node[i].mem_free_kib = 6 * GIB_KIB;
+		idset_or(&t->online_cpus, &t->online_cpus, &t->node[i].cpus);
+	}
+	t->dist = dist;
+}
+
+/* VM PID with 2 vCPU threads that last ran on CPU 0 and 1 (node 0), memory
+ * ANON0/ANON1 KiB on nodes 0/1 (from numa_maps), MERGED KSM pages. */
+static void vm_fill(struct vm *v, pid_t pid, uint64_t anon0, uint64_t anon1, uint64_t merged)
+{
+	struct proc_info *in = &v->info;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "vm%d", (int)pid);
+	v->pid = pid;
+	v->nvcpus = 2;
+	v->why = "test";
+	in->stat.pid = pid;
+	in->stat.starttime = 1000 + (uint64_t)pid;
+	in->stat.utime = 500;
+	idset_parse(&in->status.cpus_allowed, "0-3");
+	idset_parse(&in->status.mems_allowed, "0-1");
+	in->mem.source = PROC_MEM_NUMA_MAPS;
+	in->mem.nr = 2;
+	in->mem.node[0] = (struct proc_node_mem){ .node = 0, .anon_kib = anon0 };
+	in->mem.node[1] = (struct proc_node_mem){ .node = 1, .anon_kib = anon1 };
+	in->ksm.has_merging_pages = merged > 0;
+	in->ksm.merging_pages = merged;
+	in->nthreads = 2;
+	in->threads = calloc(2, sizeof(*in->threads));
+	assert_non_null(in->threads);
+	for (int i = 0; i < 2; i++) {
+		in->threads[i].tid = pid + 1 + i;
+		in->threads[i].processor = i;
+		snprintf(in->threads[i].comm, sizeof(in->threads[i].comm), "CPU %d/KVM", i);
+	}
+}
+
+static void snap_init(struct snapshot *s, int nvms)
+{
+	memset(s, 0, sizeof(*s));
+	topo_two(&s->topo);
+	s->vms.n = nvms;
+	s->vms.vm = calloc((size_t)nvms + 1, sizeof(*s->vms.vm));
+	assert_non_null(s->vms.vm);
+}
+
+static void snap_done(struct snapshot *s)
+{
+	for (int i = 0; i < s->vms.n; i++)
+		free(s->vms.vm[i].info.threads);
+	free(s->vms.vm);
+	free(s->topo.node);
+}
+
+/* CPU counters: 1000 ticks per CPU, CPUs 0-1 BUSY0 busy, CPUs 2-3 none. */
+static void load_at(struct ld_sample *l, uint64_t scale, uint64_t busy0)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf),
+		 "cpu0 %llu 0 0 %llu\ncpu1 %llu 0 0 %llu\ncpu2 0 0 0 %llu\ncpu3 0 0 0 %llu\n",
+		 (unsigned long long)(busy0 * scale), (unsigned long long)((1000 - busy0) * scale),
+		 (unsigned long long)(busy0 * scale), (unsigned long long)((1000 - busy0) * scale),
+		 (unsigned long long)(1000 * scale), (unsigned long long)(1000 * scale));
+	assert_int_equal(ld_parse(buf, l), 0);
+}
+
+/* A process of N pages all on node 1 (the dry backend's query answer). */
+struct fake {
+	int n;
+	long reads;
+};
+
+static int fake_window(void *data, pid_t pid, uint64_t from, int max, struct pm_window *w)
+{
+	struct fake *f = data;
+	uint64_t base = 1ull << 30;
+	int first = from > base ? (int)((from - base) / PG) : 0, k = 0;
+
+	(void)pid;
+	f->reads++;
+	free(w->page);
+	w->page = calloc((size_t)max, sizeof(*w->page));
+	assert_non_null(w->page);
+	for (int i = first; i < f->n && k < max; i++)
+		w->page[k++] = (struct pm_page){ .addr = base + (uint64_t)i * PG, .mapcount = 1,
+						 .pages = 1, .kind = PM_EXCLUSIVE };
+	w->n = k;
+	w->next = first + k < f->n ? base + (uint64_t)(first + k) * PG : 0;
+	w->pfns = true;
+	return 0;
+}
+
+struct rig {
+	struct pin_dry pin;
+	struct mv_dry dry;
+	struct fake fake;
+	struct mv_opts mv;
+	struct bal b;
+	struct cfg cfg;
+	struct ksm_state ksm;
+};
+
+static void rig_init(struct rig *g, int pages)
+{
+	struct pin_backend pin;
+
+	memset(g, 0, sizeof(*g));
+	pin = pin_dry_backend(&g->pin);
+	mv_dry_init(&g->dry);
+	g->dry.query_node = 1;
+	g->fake.n = pages;
+	g->mv.backend = mv_dry_backend(&g->dry);
+	g->mv.window = fake_window;
+	g->mv.window_data = &g->fake;
+	g->mv.clock = mv_dry_clock;
+	g->mv.clock_data = &g->dry;
+	g->mv.page_size = PG;
+	bal_init(&g->b, &pin, &g->mv);
+	cfg_defaults(&g->cfg);
+	bal_configure(&g->b, &g->cfg, &g->ksm);
+}
+
+static void rig_free(struct rig *g)
+{
+	bal_free(&g->b);
+	mv_dry_free(&g->dry);
+	pin_dry_free(&g->pin);
+}
+
+/* The input: node load from the counters, memory minus the KSM share. */
+static void input_figures(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct ld_sample l;
+
+	(void)state;
+	rig_init(&g, 0);
+	snap_init(&s, 1);
+	/* 4 GiB on node 0 and 4 GiB on node 1 in numa_maps, 2 GiB of it merged */
+	vm_fill(&s.vms.vm[0], 100, 4 * GIB_KIB, 4 * GIB_KIB, 2 * GIB_KIB / 4);
+	load_at(&l, 1, 500);
+	assert_int_equal(bal_input(&g.b, &s, &l), 0);
+	assert_int_equal(g.b.in.nnodes, 2);
+	assert_int_equal(g.b.in.node[0].ncpus, 2);
+	/* CPUs 0 and 1 half busy since boot: one CPU's worth */
+	assert_true(g.b.in.node[0].cpu_busy > 0.99 && g.b.in.node[0].cpu_busy < 1.01);
+	assert_true(g.b.in.node[1].cpu_busy < 0.01);
+	assert_int_equal(g.b.in.nvms, 1);
+	assert_int_equal(g.b.in.vm[0].shared_kib, 2 * GIB_KIB);
+	/* a quarter of each node's memory is merged: 3 GiB movable on each */
+	assert_int_equal(g.b.in.vm[0].mem_kib[0], 3 * GIB_KIB);
+	assert_int_equal(g.b.in.vm[0].mem_kib[1], 3 * GIB_KIB);
+	assert_int_equal(g.b.in.vm[0].threads_on[0], 2);
+	assert_int_equal(g.b.in.vm[0].threads_on[1], 0);
+	/* 500 ticks since it started at 1100, elapsed 1000: none yet */
+	assert_true(g.b.in.vm[0].cpu_use <= 0.01);
+	assert_false(g.b.in.vm[0].left_alone);
+	assert_int_equal(g.b.in.vm[0].key, bal_key(100, 1100));
+	ld_free(&l);
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* Pinned by someone else, or memory bound: left alone. */
+static void admin_settings(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+
+	(void)state;
+	rig_init(&g, 0);
+	snap_init(&s, 2);
+	vm_fill(&s.vms.vm[0], 100, GIB_KIB, 0, 0);
+	s.vms.vm[0].pinned = true;
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "1");
+	vm_fill(&s.vms.vm[1], 200, GIB_KIB, 0, 0);
+	idset_parse(&s.vms.vm[1].info.status.mems_allowed, "0");
+	assert_int_equal(bal_input(&g.b, &s, NULL), 0);
+	assert_true(g.b.in.vm[0].left_alone);
+	assert_non_null(strstr(g.b.in.vm[0].left_why, "pinned"));
+	assert_true(g.b.in.vm[1].left_alone);
+	assert_non_null(strstr(g.b.in.vm[1].left_why, "Mems_allowed"));
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* A VM whose threads run on node 0 and whose memory is all on node 1 (where
+ * nothing else runs) is given node 1: threads pinned to CPUs 2-3, memory
+ * moved by steps within the interval budget; its own pinning is not taken
+ * for an admin's on the next pass. */
+static void pass_pins_and_moves(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct ld_sample l;
+	struct mv_step st;
+	struct idset want;
+	int steps = 0;
+
+	(void)state;
+	rig_init(&g, 1024);
+	snap_init(&s, 1);
+	vm_fill(&s.vms.vm[0], 100, 0, 2 * GIB_KIB, 0);
+	load_at(&l, 1, 900);            /* node 0 busy: 1.8 CPUs */
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(g.b.res.n, 1);
+	idset_clear(&want);
+	idset_add(&want, 1);
+	assert_true(idset_equal(&g.b.res.d[0].home, &want));
+	/* both threads pinned to node 1's CPUs */
+	assert_int_equal(g.pin.n, 2);
+	idset_clear(&want);
+	idset_add(&want, 2);
+	idset_add(&want, 3);
+	assert_true(idset_equal(&g.pin.rec[0].cpus, &want));
+	assert_int_equal(g.pin.rec[1].tid, 102);
+	/* memory already all on node 1: nothing to move, no step */
+	assert_int_equal(bal_pending(&g.b), 0);
+	assert_int_equal(bal_step(&g.b, &st), 0);
+
+	/* next pass: the VM is pinned to what we set; not an admin's pinning */
+	s.vms.vm[0].pinned = true;
+	s.vms.vm[0].info.status.cpus_allowed = want;
+	load_at(&l, 2, 900);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_true(g.b.res.d[0].verdict != POL_LEFT_ALONE);
+	assert_int_equal(g.pin.n, 2);   /* already pinned there: no new call */
+	while (bal_step(&g.b, &st) > 0)
+		assert_true(++steps < 100);
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* Memory and threads on node 0, where others keep 1.5 CPUs busy: no room
+ * for its CPUs, so it goes to node 1;
+ * the move's memory goes in steps, never more than the interval budget. */
+static void move_within_budget(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct ld_sample l;
+	struct mv_step st;
+	uint64_t moved = 0;
+	int steps = 0;
+
+	(void)state;
+	rig_init(&g, 64 * 1024);        /* 256 MiB of 4 KiB pages */
+	g.dry.query_node = 0;
+	g.cfg.interval_budget_mb = 64;
+	bal_configure(&g.b, &g.cfg, &g.ksm);
+	snap_init(&s, 1);
+	vm_fill(&s.vms.vm[0], 100, 256 * 1024, 0, 0);
+	s.vms.vm[0].info.stat.utime = 950;      /* half a CPU since it started at 1100 */
+	s.topo.node[0].mem_free_kib = 256 * 1024;       /* under the 512 MiB reserve */
+	load_at(&l, 3, 1000);           /* node 0's CPUs always busy, 3000 ticks */
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	if (g.b.res.d[0].verdict == POL_MOVE || g.b.res.d[0].verdict == POL_SETTLE) {
+		assert_true(g.b.res.budget_kib <= 64 * 1024);
+		while (bal_step(&g.b, &st) > 0) {
+			moved += st.bytes;
+			assert_true(++steps < 100000);
+		}
+		/* the budget, give or take the last call's chunk */
+		assert_true(moved <= (64ull << 20) + 4096ull * MV_CHUNK_MAX);
+		assert_true(moved > 0);
+	} else {
+		fail_msg("expected a move to node 1, got %s: %s",
+			 pol_verdict_name(g.b.res.d[0].verdict), g.b.res.d[0].why);
+	}
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* A VM that vanishes between passes ends its move; one that appears is new. */
+static void vms_come_and_go(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct mv_step st;
+
+	(void)state;
+	rig_init(&g, 1024);
+	snap_init(&s, 1);
+	vm_fill(&s.vms.vm[0], 100, 0, GIB_KIB, 0);
+	assert_int_equal(bal_pass(&g.b, &s, NULL), 0);
+	assert_int_equal(g.b.n, 1);
+	snap_done(&s);
+	snap_init(&s, 1);
+	vm_fill(&s.vms.vm[0], 300, GIB_KIB, 0, 0);
+	assert_int_equal(bal_pass(&g.b, &s, NULL), 0);
+	assert_int_equal(g.b.n, 1);
+	assert_int_equal(g.b.vm[0].pid, 300);
+	assert_int_equal(g.b.pol.n, 1);         /* the policy forgot PID 100 too */
+	while (bal_step(&g.b, &st) > 0)
+		;
+	snap_done(&s);
+	snap_init(&s, 0);
+	assert_int_equal(bal_pass(&g.b, &s, NULL), 0);
+	assert_int_equal(g.b.n, 0);
+	assert_int_equal(bal_step(&g.b, &st), 0);
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* Too many nodes for the policy: an error, nothing changed. */
+static void too_many_nodes(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+
+	(void)state;
+	rig_init(&g, 0);
+	snap_init(&s, 0);
+	s.topo.nr = POL_MAX_NODES + 1;
+	assert_int_equal(bal_input(&g.b, &s, NULL), -E2BIG);
+	s.topo.nr = 2;
+	snap_done(&s);
+	rig_free(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(input_figures),
+		cmocka_unit_test(admin_settings),
+		cmocka_unit_test(pass_pins_and_moves),
+		cmocka_unit_test(move_within_budget),
+		cmocka_unit_test(vms_come_and_go),
+		cmocka_unit_test(too_many_nodes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
