@@ -104,6 +104,16 @@ static void pass(struct loop *l)
 	}
 	read_load(l, &load);
 	bal_configure(&l->bal, &l->cfg, &s.ksm);
+	if (!l->bal.have_load && !l->load_failed) {
+		/* CPU use needs two readings: the first decisions come next time. */
+		r = bal_prime(&l->bal, &s, &load);
+		report_status(l->status, sizeof(l->status), &s);
+		strncat(l->status, "; measuring CPU use, first decisions next interval",
+			sizeof(l->status) - strlen(l->status) - 1);
+		snap_free(&s);
+		log_info("%s", l->status);
+		return;
+	}
 	r = bal_pass(&l->bal, &s, &load);
 	if (r < 0)
 		log_err("no placement decided this interval: %s; retrying in %u s",

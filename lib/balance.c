@@ -5,6 +5,10 @@
  * page, so there the merged share is taken off each node in proportion;
  * a cgroup's numa_stat charges a KSM page once, so its node figures stand
  * as they are.  Either way the merged memory goes to pol_vm.shared_kib.
+ * Once a move to a home has finished, what the engine left behind outside
+ * that home (pages it found shared, KSM pages over the limit, refusals) is
+ * known exactly and counts as shared too: it is not the VM's to move, and
+ * another move would leave it again.
  */
 #include "balance.h"
 
@@ -138,6 +142,22 @@ static const char *left_why(const struct vm *vm, const struct bal_vm *old, const
 	return NULL;
 }
 
+static void take_left(struct pol_vm *pv, const struct bal_vm *old, const struct topo *t)
+{
+	uint64_t left = old->left_kib;
+
+	for (int i = 0; i < t->nr && i < POL_MAX_NODES && left; i++) {
+		uint64_t k;
+
+		if (idset_has(&old->left_home, t->node[i].id))
+			continue;
+		k = pv->mem_kib[i] < left ? pv->mem_kib[i] : left;
+		pv->mem_kib[i] -= k;
+		pv->shared_kib += k;
+		left -= k;
+	}
+}
+
 static void fill_vm(struct pol_vm *pv, const struct vm *vm, const struct bal *b,
                     const struct topo *t, const struct ld_sample *cur)
 {
@@ -156,6 +176,8 @@ static void fill_vm(struct pol_vm *pv, const struct vm *vm, const struct bal *b,
 				st->utime + st->stime, st->starttime) : -1;
 	pv->cpu_use = use > 0 ? use : 0;
 	fill_memory(pv, vm, t);
+	if (old && old->left_kib)
+		take_left(pv, old, t);
 	for (int i = 0; i < vm->info.nthreads; i++) {
 		int n = topo_cpu_node(t, vm->info.threads[i].processor);
 
@@ -263,6 +285,8 @@ static void plan_move(struct bal *b, struct bal_vm *v, const struct idset *home,
 {
 	if (v->moving && (!idset_equal(&v->job.target, home) || v->job.state != MV_RUNNING))
 		stop_job(v);
+	if (!idset_equal(&v->left_home, home))
+		v->left_kib = 0;
 	if (!budget)
 		return;
 	if (!v->moving) {
@@ -291,13 +315,28 @@ static void act(struct bal *b, const struct snapshot *s)
 			log_vm(LOG_NOTICE, vm->name, vm->pid, idset_next(&d->home, 0),
 			       "new home node(s) %s: %s", home, d->why);
 		else
-			log_vm(LOG_DEBUG, vm->name, vm->pid, -1, "%s: %s",
-			       pol_verdict_name(d->verdict), d->why);
+			log_vm(LOG_DEBUG, vm->name, vm->pid, -1, "%s", d->why);
 		if (d->verdict != POL_MOVE && d->verdict != POL_SETTLE && d->verdict != POL_STAY)
 			continue;
 		pin_vm(b, v, vm, &s->topo, d);
 		plan_move(b, v, &d->home, d->verdict == POL_STAY ? 0 : d->budget_kib * KIB);
 	}
+}
+
+int bal_prime(struct bal *b, const struct snapshot *s, struct ld_sample *load)
+{
+	int r = bal_input(b, s, load);
+
+	if (r == 0)
+		r = sync_vms(b, s);
+	if (r == 0 && load->ncpu > 0) {
+		ld_free(&b->load);
+		b->load = *load;
+		b->have_load = true;
+		memset(load, 0, sizeof(*load));
+	}
+	ld_free(load);
+	return r;
 }
 
 int bal_pass(struct bal *b, const struct snapshot *s, struct ld_sample *load)
@@ -331,6 +370,13 @@ static void job_ended(struct bal_vm *v, int r)
 {
 	const struct mv_totals *t = &v->job.t;
 	int prio = r == 0 || r == -ESRCH ? LOG_INFO : LOG_WARNING;
+
+	if (r == 0) {
+		uint64_t pages = t->plan.shared + t->plan.ksm_kept + t->plan.ksm_over + t->refused;
+
+		v->left_kib = pages * (v->job.page_size ? v->job.page_size : 4096) / KIB;
+		v->left_home = v->job.target;
+	}
 
 	log_vm(prio, v->name, v->pid, r == -ENOSPC ? v->job.stop_node : -1,
 	       "memory move %s: %llu MiB moved in %llu calls, worst call %.1f ms",

@@ -31,6 +31,9 @@ struct bal_vm {
 	bool moving;                    /* JOB is live */
 	struct mv_job job;
 	uint64_t budget;                /* bytes JOB may still move this interval */
+	uint64_t left_kib;              /* what the last finished move left behind
+	                                 * (shared, KSM over the limit, refused) ... */
+	struct idset left_home;         /* ... when moving to this home */
 };
 
 struct bal {
@@ -71,6 +74,11 @@ int bal_input(struct bal *b, const struct snapshot *s, const struct ld_sample *l
  * by B).  0 or
  * -errno when no decision could be made (then nothing was changed). */
 int bal_pass(struct bal *b, const struct snapshot *s, struct ld_sample *load);
+
+/* Records S's CPU counters and VM ticks (LOAD, taken over) without
+ * deciding: rates since boot would mislead a daemon that just started.
+ * 0, or -errno as bal_input; then B->have_load tells if it took. */
+int bal_prime(struct bal *b, const struct snapshot *s, struct ld_sample *load);
 
 /* Makes at most one move call of one VM with budget left (round robin).
  * 1: a call was made or checked and more may follow; 0: nothing left to

@@ -102,6 +102,7 @@ static void load_at(struct ld_sample *l, uint64_t scale, uint64_t busy0)
 struct fake {
 	int n;
 	long reads;
+	uint32_t ksm_maps;              /* 0: exclusive pages; else KSM pages mapped that often */
 };
 
 static int fake_window(void *data, pid_t pid, uint64_t from, int max, struct pm_window *w)
@@ -116,8 +117,9 @@ static int fake_window(void *data, pid_t pid, uint64_t from, int max, struct pm_
 	w->page = calloc((size_t)max, sizeof(*w->page));
 	assert_non_null(w->page);
 	for (int i = first; i < f->n && k < max; i++)
-		w->page[k++] = (struct pm_page){ .addr = base + (uint64_t)i * PG, .mapcount = 1,
-						 .pages = 1, .kind = PM_EXCLUSIVE };
+		w->page[k++] = (struct pm_page){ .addr = base + (uint64_t)i * PG,
+						 .mapcount = f->ksm_maps ? f->ksm_maps : 1, .pages = 1,
+						 .kind = f->ksm_maps ? PM_KSM : PM_EXCLUSIVE };
 	w->n = k;
 	w->next = first + k < f->n ? base + (uint64_t)(first + k) * PG : 0;
 	w->pfns = true;
@@ -306,6 +308,42 @@ static void move_within_budget(void **state)
 	rig_free(&g);
 }
 
+/* What a finished move left behind (KSM pages over the limit) is not the
+ * VM's to move: the next pass counts it as shared, and the VM is local. */
+static void left_behind_counts_as_shared(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct ld_sample l;
+	struct mv_step st;
+	int steps = 0;
+
+	(void)state;
+	rig_init(&g, 16 * 1024);        /* 64 MiB of KSM pages mapped 1000 times */
+	g.fake.ksm_maps = 1000;
+	g.dry.query_node = 0;
+	g.ksm.present = true;
+	snap_init(&s, 1);
+	/* 64 MiB on node 0 (the KSM pages) + 192 MiB on node 1; threads on node 1 */
+	vm_fill(&s.vms.vm[0], 100, 64 * 1024, 192 * 1024, 0);
+	s.vms.vm[0].info.threads[0].processor = 2;
+	s.vms.vm[0].info.threads[1].processor = 3;
+	load_at(&l, 1, 0);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(g.b.res.d[0].verdict == POL_MOVE || g.b.res.d[0].verdict == POL_SETTLE, 1);
+	assert_true(g.b.res.d[0].locality < 90);
+	while (bal_step(&g.b, &st) > 0)
+		assert_true(++steps < 100000);
+	assert_int_equal(g.b.vm[0].left_kib, 64 * 1024);
+	load_at(&l, 2, 0);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(g.b.in.vm[0].mem_kib[0], 0);
+	assert_int_equal(g.b.in.vm[0].shared_kib, 64 * 1024);
+	assert_int_equal(g.b.res.d[0].verdict, POL_STAY);
+	snap_done(&s);
+	rig_free(&g);
+}
+
 /* A VM that vanishes between passes ends its move; one that appears is new. */
 static void vms_come_and_go(void **state)
 {
@@ -360,6 +398,7 @@ int main(void)
 		cmocka_unit_test(admin_settings),
 		cmocka_unit_test(pass_pins_and_moves),
 		cmocka_unit_test(move_within_budget),
+		cmocka_unit_test(left_behind_counts_as_shared),
 		cmocka_unit_test(vms_come_and_go),
 		cmocka_unit_test(too_many_nodes),
 	};

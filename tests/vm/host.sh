@@ -58,3 +58,18 @@ numad_bin() {
 	fi
 	echo "$cache/root/usr/bin/numad"
 }
+
+# to_pct WORKLOAD_TSV PCT: seconds from the window mark until the local share
+# of the VM's memory first reached PCT percent, or "never".
+to_pct() {
+	awk -F'\t' -v pct="$2" '
+		$1 == "mark" { for (i = 2; i <= NF; i++) if ($i ~ /^t_ms=/) m = substr($i, 6) + 0; next }
+		$1 == "timeline" && m != "" {
+			for (i = 2; i <= NF; i++) {
+				if ($i ~ /^t_ms=/) t = substr($i, 6) + 0
+				if ($i ~ /^local_pct=/) l = substr($i, 11) + 0
+			}
+			if (t >= m && l >= pct) { printf "%.1f", (t - m) / 1000; found = 1; exit }
+		}
+		END { if (!found) print "never" }' "$1"
+}

@@ -108,3 +108,34 @@ contender_numad() {
 	cp /var/log/numad.log "$1/numad.log" 2>/dev/null
 	echo "contender	name=numad	status=$(numad_moved && echo ran || echo did-not-move)	cpu_s=$_cpu	moves=$(grep -c 'moved to node' "$1/numad.log" 2>/dev/null)" > "$1/contender.tsv"
 }
+
+# ksm-numad's daemon as it runs in production (process mode: no libvirt in
+# the guest), every INTERVAL_S seconds (default 1), for WINDOW seconds; its
+# log goes to DIR/daemon.log.  FROM and TO are unused: it decides itself.
+contender_ksm_numad_daemon() {
+	cat > /tmp/ksm-numad.conf <<CONF
+[daemon]
+interval = ${KN_INTERVAL:-1}
+log_level = debug
+[placement]
+# The guest's nodes hold 768 MiB and one CPU each: the production reserve
+# (512 MiB) would leave no room to move into, and 85 % of one CPU is less
+# than one busy emulated vCPU uses.
+reserve_mb = 64
+target_utilization = 100
+[vms]
+libvirt_uri =
+process_names = qemu-*
+min_memory_mb = 100
+CONF
+	event "$1" daemon-start
+	ksm-numad -c /tmp/ksm-numad.conf --log-target stderr > "$1/daemon.log" 2>&1 &
+	_pid=$!
+	sleep "$5"
+	_cpu=$(cpu_seconds "$_pid")
+	kill -TERM "$_pid"
+	wait "$_pid"
+	_rc=$?
+	event "$1" daemon-end "rc=$_rc"
+	echo "contender	name=ksm-numad-daemon	status=$([ $_rc -eq 0 ] && echo ran || echo failed)	cpu_s=$_cpu	rc=$_rc" > "$1/contender.tsv"
+}

@@ -5,6 +5,10 @@
 # checks that it got exactly that, then measures for WINDOW seconds with the
 # contenders given (the baseline first).
 #
+# For the ksm-numad-daemon contender two busy loops per CPU keep node 0's
+# CPUs full, as other work on a host would: a VM whose memory is on node 0
+# cannot make node 0 its home, so its memory has to move.
+#
 # usage: several-vms.sh WINDOW CONTENDER...
 . /lib/kn/common.sh
 . /lib/kn/contenders.sh
@@ -40,7 +44,16 @@ run_contender() {
 		name=${v%%:*} rest=${v#*:} pid=${rest%%:*}
 		WL_PID=$pid mark_window "$OUT/$c/$name"
 	done
+	busy=""
+	if [ "$c" = ksm-numad-daemon ]; then
+		for cpu in $(node_cpus 0) $(node_cpus 0); do
+			taskset -c "$cpu" sh -c 'while :; do :; done' &
+			busy="$busy $!"
+		done
+	fi
 	"contender_$(echo "$c" | tr - _)" "$OUT/$c" "" "" "" "$window"
+	# shellcheck disable=SC2086
+	[ -n "$busy" ] && kill $busy && wait $busy 2>/dev/null
 	for v in $all; do
 		name=${v%%:*} rest=${v#*:} pid=${rest%%:*}
 		WL_PID=$pid stop_workload
