@@ -17,17 +17,28 @@
  *   distance inside the set.  Fitting beats not fitting; ties go to fewer
  *   nodes, then the lower seed id.
  * - Current: the state's home; else the node where most of its threads run
- *   (then most memory, lowest id), grown over the nodes its threads ran on.
- *   It stays valid while it has CPU room for the VM's actual use: memory
- *   never evicts a VM, the reserve only limits what moves in.  HELD and
- *   NO_FIT leave the VM there (NO_FIT reports only a home from the state).
+ *   (then most memory, lowest id), grown over the nodes its threads ran on
+ *   and, if none has memory (threads on a memoryless node), by the nearest
+ *   node with CPUs and memory: a home always holds memory.  It stays valid
+ *   while it has CPU room for the VM's actual use (and, for a VM with
+ *   memory, a node with memory): memory never evicts a VM, the reserve only
+ *   limits what moves in.  HELD and NO_FIT leave the VM there (NO_FIT
+ *   reports only a home from the state).
  * - STAY when the current is valid and local; MOVE when the best beats it by
  *   min_gain (or it is not valid) and no gate says no; HELD when one does
  *   (mostly shared, cooldown, ping-pong = back to prev_home within 2 *
  *   cooldown, max_moves).  A gain too small keeps the home: SETTLE.
+ * - Settling after a move: for 2 * cooldown after a move, a VM whose home
+ *   is valid and has room for all its memory SETTLEs there (with budget)
+ *   whatever scores better.  Right after a move the old home looks better:
+ *   the memory is still there and the VM's own departure freed CPU room
+ *   there; holding the VM (no budget) until the ping-pong gate opened sent
+ *   it straight back.  A home that loses CPU room is left as before.
  * - Order: movable memory, then CPU demand, larger first, then input order.
- *   The budget goes to MOVE and SETTLE after all verdicts, least memory to
- *   move first, each share capped by its home's free memory above reserve.
+ *   The budget goes to MOVE and SETTLE after all verdicts: first VMs moved
+ *   within 2 * cooldown (earliest move first) so that their memory follows
+ *   before that window ends, then least memory to move first; each share
+ *   capped by its home's free memory above reserve.
  */
 #include "policy.h"
 
@@ -42,6 +53,7 @@
 #define W_CPU 0.3
 #define W_MEM 0.2
 #define EPS 1e-9
+#define STAY_SLACK 0.05                /* of capacity: overload a home may have and stay */
 #define MIN_CPU 0.1                     /* CPUs: the least demand of a VM */
 #define GIB_KIB (1024 * 1024)
 #define MAX_KIB (UINT64_C(1) << 50)    /* an exbibyte: sums cannot overflow */
@@ -56,6 +68,7 @@ struct host {
 	int64_t mem_free[POL_MAX_NODES];/* above the reserve, less claims */
 	int64_t room[POL_MAX_NODES];    /* as observed, less budget handed out */
 	uint64_t cpu_mask;              /* nodes with CPUs */
+	uint64_t mem_mask;              /* nodes with memory */
 	uint8_t order[POL_MAX_NODES][POL_MAX_NODES]; /* others, nearest first */
 };
 
@@ -83,6 +96,8 @@ enum limit { L_NONE, L_BUDGET, L_RESERVE };
 struct work {
 	struct cand cur, best;
 	bool cur_ok;
+	bool settling;                  /* moved here, memory still following */
+	long moved_at;                  /* pass of that move or of this MOVE; -1 */
 	enum gate gate;
 	enum limit limit;
 	long ago;                       /* passes since the last move */
@@ -232,6 +247,8 @@ static void host_init(struct host *h, const struct pol_input *in,
 		h->room[i] = clamp0(h->mem_free[i]);
 		if (n->ncpus > 0)
 			h->cpu_mask |= UINT64_C(1) << i;
+		if (n->has_memory)
+			h->mem_mask |= UINT64_C(1) << i;
 		sort_order(h, i);
 	}
 }
@@ -460,8 +477,28 @@ static uint64_t ran_on(const struct host *h, const struct pol_vm *vm, int seed)
 	return mask;
 }
 
-/* The current home (state or where it runs) and whether it still has CPU
- * room for the VM's actual use. */
+/* Adds to C, when the VM has memory and no node of C does, the nearest
+ * node to SEED with CPUs and memory: threads on a memoryless node keep
+ * their memory elsewhere, and a home must hold some. */
+static void add_memory(const struct host *h, const struct need *nd, int seed,
+                       struct cand *c)
+{
+	if (!nd->mem || (c->mask & h->mem_mask))
+		return;
+	for (int k = 0; k < h->n - 1; k++) {
+		int j = h->order[seed][k];
+
+		if (h->cpu_mask & h->mem_mask & UINT64_C(1) << j) {
+			cand_eval(h, nd, c->mask | UINT64_C(1) << j, c);
+			return;
+		}
+	}
+}
+
+/* The current home (state or where it runs) and whether it is valid: CPU
+ * room for the VM's actual use, less STAY_SLACK of the home's capacity (so
+ * load that jitters around a full node does not push VMs out), and, when it
+ * has memory, a node with memory. */
 static bool current(const struct host *h, const struct need *nd,
                     const struct pol_memory *m, struct cand *cur)
 {
@@ -473,13 +510,15 @@ static bool current(const struct host *h, const struct need *nd,
 	memset(cur, 0, sizeof(*cur));
 	if (mask)
 		cand_eval(h, nd, mask, cur);
-	else if ((seed = where_now(h, nd->vm)) >= 0)
+	else if ((seed = where_now(h, nd->vm)) >= 0) {
 		grow(h, nd, seed, use, 0, ran_on(h, nd->vm, seed), cur);
-	else
+		add_memory(h, nd, seed, cur);
+	} else
 		return false;
 	FOREACH_BIT(i, cur->mask)
 		cap += h->cap[i];
-	return cap > 0 && cur->cpu >= use - EPS;
+	return cap > 0 && cur->cpu >= use - STAY_SLACK * cap - EPS &&
+	       (!nd->mem || (cur->mask & h->mem_mask));
 }
 
 /* Charges home MASK with the VM: CPU use and memory still to come. */
@@ -558,6 +597,18 @@ static void fill_home(const struct host *h, const struct need *nd,
 	d->to_move_kib = mask ? nd->mem - on : 0;
 }
 
+/* Whether the VM, not local yet, settles on the home it was moved to
+ * less than 2 * cooldown ago whatever now scores better (see the top
+ * comment): that home still has room for its use and all its memory. */
+static bool settling(const struct host *h, const struct pol_memory *m,
+                     long pass, const struct work *w)
+{
+	return m && m->moved_at >= 0 &&
+	       pass - m->moved_at < 2L * h->p->cooldown &&
+	       w->cur_ok && w->cur.fits &&
+	       w->cur.mask == mask_of(h, &m->home);
+}
+
 /* The verdict for one VM; returns the home to charge (0: none). */
 static uint64_t verdict(const struct host *h, const struct need *nd,
                         const struct pol_memory *m, long pass, int moves,
@@ -575,12 +626,26 @@ static uint64_t verdict(const struct host *h, const struct need *nd,
 		d->verdict = POL_STAY;
 		return keep;
 	}
+	w->settling = settling(h, m, pass, w);
+	if (w->settling) {
+		w->moved_at = m->moved_at;
+		d->verdict = POL_SETTLE;
+		return keep;
+	}
 	if (w->best.fits && w->best.mask != keep && gains(h->p, w)) {
 		w->gate = gate(h, m, pass, moves, w);
+		/* held by cooldown or ping-pong where it is fine: keep settling
+		 * there, or it would wait without memory and later go back */
+		if ((w->gate == G_COOLDOWN || w->gate == G_PINGPONG) && w->cur_ok) {
+			w->gate = G_NONE;
+			d->verdict = POL_SETTLE;
+			return keep;
+		}
 		d->verdict = w->gate == G_NONE ? POL_MOVE : POL_HELD;
 		if (d->verdict == POL_HELD)
 			return 0;
 		fill_home(h, nd, w->best.mask, d);
+		w->moved_at = pass;
 		return w->best.mask;
 	}
 	if (w->cur_ok) {
@@ -599,6 +664,7 @@ static void decide_one(struct host *h, const struct pol_vm *vm,
 	struct need nd;
 	uint64_t home;
 
+	w->moved_at = -1;
 	if (vm->left_alone) {
 		d->verdict = POL_LEFT_ALONE;
 		return;
@@ -620,6 +686,7 @@ struct rank {
 	int vm;
 	uint64_t mem;
 	double cpu;
+	long moved_at;                  /* hand_budget: -1 unless just moved */
 };
 
 static int by_demand(const void *a, const void *b)
@@ -637,6 +704,10 @@ static int by_left(const void *a, const void *b)
 {
 	const struct rank *x = a, *y = b;
 
+	if ((x->moved_at < 0) != (y->moved_at < 0))
+		return x->moved_at < 0 ? 1 : -1;
+	if (x->moved_at != y->moved_at)
+		return x->moved_at < y->moved_at ? -1 : 1;
 	if (x->mem != y->mem)
 		return x->mem < y->mem ? -1 : 1;
 	return x->vm - y->vm;
@@ -677,8 +748,9 @@ static int rank_vms(const struct host *h, struct rank *r, uint64_t *keys)
 	return 0;
 }
 
-/* Hands the pass's budget to MOVE and SETTLE, least left first, never
- * below the reserve on a home node.  R is scratch space. */
+/* Hands the pass's budget to MOVE and SETTLE, VMs just moved first (the
+ * earliest move first), then least left first, never below the reserve on
+ * a home node.  R is scratch space. */
 static void hand_budget(struct host *h, struct pol_result *out,
                         struct work *w, struct rank *r)
 {
@@ -690,7 +762,8 @@ static void hand_budget(struct host *h, struct pol_result *out,
 
 		if ((d->verdict == POL_MOVE || d->verdict == POL_SETTLE) &&
 		    d->to_move_kib > 0)
-			r[n++] = (struct rank){ .vm = k, .mem = d->to_move_kib };
+			r[n++] = (struct rank){ .vm = k, .mem = d->to_move_kib,
+			                        .moved_at = w[k].moved_at };
 	}
 	qsort(r, n, sizeof(*r), by_left);
 	for (int k = 0; k < n; k++) {
@@ -795,7 +868,9 @@ static void explain_keep(const struct host *h, const struct work *w,
                          struct pol_decision *d)
 {
 	put(d, "keeps %s (score %.2f)", SET(w->cur.mask), w->cur.score);
-	if (w->best.fits && w->best.mask != w->cur.mask)
+	if (w->settling)
+		put(d, ", memory still moving to its home");
+	else if (w->best.fits && w->best.mask != w->cur.mask)
 		put(d, ", %s (%.2f) not %u%% better", SET(w->best.mask),
 		    w->best.score, h->p->min_gain);
 	put(d, ": %.0f%% local < %u%%", d->locality, h->p->target_locality);

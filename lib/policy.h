@@ -88,8 +88,9 @@ struct pol_state {
 
 enum pol_verdict {
 	POL_STAY,                       /* home kept, memory local enough */
-	POL_SETTLE,                     /* home kept (or a better one not min_gain better),
-	                                 * memory still being moved there */
+	POL_SETTLE,                     /* home kept (or a better one not min_gain better,
+	                                 * or moved there < 2 * cooldown ago), memory
+	                                 * still being moved there */
 	POL_MOVE,                       /* new home this pass */
 	POL_HELD,                       /* would move, but mostly shared, cooldown, ping-pong or cap says no */
 	POL_NO_FIT,                     /* no home has room: left where it is */

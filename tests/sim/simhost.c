@@ -1047,6 +1047,10 @@ static void figures(struct sim_host *h, const struct pol_result *res)
 		       sim_ctx.interval, h->nvms, res->moves, h->f.home_changes,
 		       (double)h->f.bytes / (1 << 20), (double)h->f.ksm_bytes / (1 << 20),
 		       sim_locality(h, NULL));
+	for (int i = 0; sim_ctx.verbose && i < res->n; i++)
+		if (res->d[i].verdict == POL_MOVE || res->d[i].verdict == POL_HELD)
+			printf("    input VM %d: %s: %s\n", res->d[i].vm,
+			       pol_verdict_name(res->d[i].verdict), res->d[i].why);
 }
 
 static void check_state(const struct sim_host *h)

@@ -318,12 +318,15 @@ static void test_min_gain(void **state)
 	fx_free(x);
 }
 
+/* Moved to 0 at pass 7, and 0 has since lost its CPU room (busy 8 of
+ * 6.8, its own 2 included): the move to 1 waits for the cooldown. */
 static void test_cooldown(void **state)
 {
 	struct fx *x = two_nodes_vm_on_1(4, 0);
 	const struct pol_decision *d;
 
 	(void)state;
+	x->in.node[0].cpu_busy = 8.0;
 	remember(x, 1, "0", "", 7);
 	assert_int_equal(decide(x, 10), 0);
 	d = &x->r.d[0];
@@ -344,14 +347,15 @@ static void test_cooldown(void **state)
 	fx_free(x);
 }
 
-/* Came from 1 nine passes ago: cooldown (8) passed, but going back to 1
- * waits for twice the cooldown. */
+/* Came from 1 nine passes ago and 0 has lost its CPU room: cooldown (8)
+ * passed, but going back to 1 waits for twice the cooldown. */
 static void test_ping_pong(void **state)
 {
 	struct fx *x = two_nodes_vm_on_1(4, 0);
 	const struct pol_decision *d;
 
 	(void)state;
+	x->in.node[0].cpu_busy = 8.0;
 	remember(x, 1, "0", "1", 0);
 	assert_int_equal(decide(x, 9), 0);
 	d = &x->r.d[0];
@@ -362,6 +366,59 @@ static void test_ping_pong(void **state)
 	assert_int_equal(decide(x, 16), 0);
 	assert_int_equal(x->r.d[0].verdict, POL_MOVE);
 	assert_set(&x->s.m[0].prev_home, "0");
+	fx_free(x);
+}
+
+/* Moved from 1 to 0 nine passes ago, all 8 GiB still on 1, 0 still has
+ * room: it settles on 0 (no ping-pong hold, no move back) and, moved
+ * last, gets the pass's budget before VM 2, a settling VM with 1 GiB left.
+ * Then a VM moved this pass (node 0 lacks CPU room, 4 GiB to take along)
+ * gets the budget before the same settling VM. */
+static void test_settles_after_move(void **state)
+{
+	struct fx *x = two_nodes_vm_on_1(4, 0);
+	struct pol_vm *v;
+	const struct pol_decision *d;
+
+	(void)state;
+	remember(x, 1, "0", "1", 0);
+	v = vm(x, 2, 2, 1.0);
+	v->threads_on[1] = 2;
+	v->mem_kib[0] = 1 * GIB;
+	v->mem_kib[1] = 3 * GIB;
+	remember(x, 2, "1", "", -1);
+	assert_int_equal(decide(x, 9), 0);
+	d = &x->r.d[0];
+	assert_int_equal(d->verdict, POL_SETTLE);
+	assert_set(&d->home, "0");
+	assert_int_equal(d->to_move_kib, 8 * GIB);
+	assert_int_equal(d->budget_kib, 1 * GIB);
+	assert_why(d, "memory still moving to its home");
+	assert_int_equal(x->r.d[1].verdict, POL_SETTLE);
+	assert_int_equal(x->r.d[1].to_move_kib, 1 * GIB);
+	assert_int_equal(x->r.d[1].budget_kib, 0);
+	assert_int_equal(x->r.moves, 0);
+	assert_set(&x->s.m[0].home, "0");
+	assert_int_equal(x->s.m[0].moved_at, 0);
+	fx_free(x);
+
+	x = two_nodes_vm_on_1(4, 0);
+	x->in.node[0].cpu_busy = 8.0;
+	x->vm[0].mem_kib[1] = 0;
+	x->vm[0].mem_kib[0] = 4 * GIB;
+	v = vm(x, 2, 2, 1.0);
+	v->threads_on[1] = 2;
+	v->mem_kib[0] = 1 * GIB;
+	v->mem_kib[1] = 3 * GIB;
+	remember(x, 2, "1", "", -1);
+	assert_int_equal(decide(x, 9), 0);
+	d = &x->r.d[0];
+	assert_int_equal(d->verdict, POL_MOVE);
+	assert_set(&d->home, "1");
+	assert_int_equal(d->to_move_kib, 4 * GIB);
+	assert_int_equal(d->budget_kib, 1 * GIB);
+	assert_int_equal(x->r.d[1].verdict, POL_SETTLE);
+	assert_int_equal(x->r.d[1].budget_kib, 0);
 	fx_free(x);
 }
 
@@ -536,6 +593,34 @@ static void test_memoryless_and_cpuless(void **state)
 	assert_near(d->score_home, 0.461765);
 	assert_near(d->score_best, 0.724387);
 	assert_int_equal(d->to_move_kib, 0);
+	fx_free(x);
+}
+
+/* A new VM whose threads run on the memoryless node 1, its 2 GiB on the
+ * CPU-less node 2, node 0 nearly busy (0.4 CPUs free): its current home
+ * is node 1 grown by the nearest node with CPUs and memory, 0, never {1}
+ * alone.  That is also the best home (10/11 * (0.3 * 2.8/6.8 + 0.2 *
+ * 9.5/16) = 0.220): it settles there. */
+static void test_memoryless_threads(void **state)
+{
+	struct fx *x = odd_nodes(3.0, 1.0, 12 * GIB);
+	struct pol_vm *v;
+	const struct pol_decision *d;
+
+	(void)state;
+	v = vm(x, 1, 2, 1.0);
+	v->threads_on[1] = 2;
+	v->mem_kib[2] = 2 * GIB;
+	assert_int_equal(decide(x, 0), 0);
+	d = &x->r.d[0];
+	assert_int_equal(d->verdict, POL_SETTLE);
+	assert_set(&d->home, "0-1");
+	assert_near(d->score_home, 0.220254);
+	assert_near(d->score_best, 0.220254);
+	assert_int_equal(d->to_move_kib, 2 * GIB);
+	assert_int_equal(d->budget_kib, 1 * GIB);
+	assert_int_equal(x->s.n, 1);
+	assert_set(&x->s.m[0].home, "0-1");
 	fx_free(x);
 }
 
@@ -765,10 +850,35 @@ static void test_demand_is_use(void **state)
 	fx_free(x);
 }
 
+/* A home a few percent over capacity (load jitter) keeps its VM: node 0
+ * (2 CPUs, 1.7 at 85 %) is busy 1.75 CPUs, 1.0 of it this VM's own. */
+static void test_jitter_keeps_home(void **state)
+{
+	struct fx *x = fx_new(2);
+	struct pol_vm *v;
+
+	(void)state;
+	node(x, 0, 0, 2, 1.75, 4 * GIB, 3 * GIB);
+	node(x, 1, 1, 2, 0.0, 4 * GIB, 3 * GIB);
+	v = vm(x, 1, 2, 1.0);
+	v->mem_kib[0] = 512 * MIB;
+	v->threads_on[0] = 2;
+	remember(x, 1, "0", "", -1);
+	assert_int_equal(decide(x, 20), 0);
+	assert_int_equal(x->r.d[0].verdict, POL_STAY);
+	/* 20 % over: it has to go */
+	x->in.node[0].cpu_busy = 2.05;
+	assert_int_equal(decide(x, 21), 0);
+	assert_int_equal(x->r.d[0].verdict, POL_MOVE);
+	assert_set(&x->r.d[0].home, "1");
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_demand_is_use),
+		cmocka_unit_test(test_jitter_keeps_home),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_goes_where_memory_is),
 		cmocka_unit_test(test_threads_follow_memory),
@@ -777,11 +887,13 @@ int main(void)
 		cmocka_unit_test(test_min_gain),
 		cmocka_unit_test(test_cooldown),
 		cmocka_unit_test(test_ping_pong),
+		cmocka_unit_test(test_settles_after_move),
 		cmocka_unit_test(test_max_moves),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_two_nearest_nodes),
 		cmocka_unit_test(test_memoryless_and_cpuless),
+		cmocka_unit_test(test_memoryless_threads),
 		cmocka_unit_test(test_id_gaps),
 		cmocka_unit_test(test_mostly_shared_held),
 		cmocka_unit_test(test_left_alone),
