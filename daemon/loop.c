@@ -75,13 +75,20 @@ static void start_steps(struct loop *l)
 		log_err("cannot schedule memory moves; they wait for the next interval");
 }
 
-static void set_status(struct loop *l, const struct snapshot *s)
+/* The status line: the snapshot, then the decisions (or, while PRIMING,
+ * that the first decisions come next interval). */
+static void set_status(struct loop *l, const struct snapshot *s, bool priming)
 {
 	size_t len;
 
 	report_status(l->status, sizeof(l->status), s);
 	len = strlen(l->status);
-	report_status_decisions(l->status + len, sizeof(l->status) - len, &l->bal.res);
+	if (priming)
+		snprintf(l->status + len, sizeof(l->status) - len,
+			 "; measuring CPU use, first decisions next interval");
+	else
+		report_status_decisions(l->status + len, sizeof(l->status) - len,
+					&l->bal.res);
 	/* STATUS= is one line: never let a stray newline start another field. */
 	for (char *p = l->status; (p = strchr(p, '\n')); )
 		*p = ' ';
@@ -92,6 +99,7 @@ static void pass(struct loop *l)
 {
 	struct snapshot s;
 	struct ld_sample load;
+	bool priming;
 	int r = snap_take(l->o->root, &l->cfg, &s);
 
 	if (r < 0) {
@@ -104,21 +112,13 @@ static void pass(struct loop *l)
 	}
 	read_load(l, &load);
 	bal_configure(&l->bal, &l->cfg, &s.ksm);
-	if (!l->bal.have_load && !l->load_failed) {
-		/* CPU use needs two readings: the first decisions come next time. */
-		r = bal_prime(&l->bal, &s, &load);
-		report_status(l->status, sizeof(l->status), &s);
-		strncat(l->status, "; measuring CPU use, first decisions next interval",
-			sizeof(l->status) - strlen(l->status) - 1);
-		snap_free(&s);
-		log_info("%s", l->status);
-		return;
-	}
-	r = bal_pass(&l->bal, &s, &load);
+	/* CPU use needs two readings: the first decisions come next time. */
+	priming = !l->bal.have_load && !l->load_failed;
+	r = priming ? bal_prime(&l->bal, &s, &load) : bal_pass(&l->bal, &s, &load);
 	if (r < 0)
 		log_err("no placement decided this interval: %s; retrying in %u s",
 			strerror(-r), l->cfg.interval_s);
-	set_status(l, &s);
+	set_status(l, &s, priming);
 	snap_free(&s);
 	log_info("%s", l->status);
 	start_steps(l);

@@ -332,7 +332,7 @@ static int decide_once(const struct rt_root *root, const struct cfg *cfg,
 	if (r < 0)
 		log_err("no decision possible: %s", strerror(-r));
 	else
-		report_decisions(stdout, s, &b.in, &b.res);
+		report_decisions(stdout, &b.in, &b.res);
 	bal_free(&b);
 	pin_dry_free(&pd);
 	return r;

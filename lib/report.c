@@ -272,10 +272,8 @@ static void print_decision(FILE *f, const struct pol_input *in, const struct pol
 	fprintf(f, "    why: %s\n", d->why);
 }
 
-void report_decisions(FILE *f, const struct snapshot *s, const struct pol_input *in,
-                      const struct pol_result *res)
+void report_decisions(FILE *f, const struct pol_input *in, const struct pol_result *res)
 {
-	(void)s;
 	fprintf(f, "\nDecisions: %d VMs, %d given a new home, %" PRIu64
 		" MiB to move this interval\n", res->n, res->moves, MIB(res->budget_kib));
 	for (int i = 0; i < res->n; i++)
