@@ -18,13 +18,17 @@
 #include <systemd/sd-event.h>
 
 #include "balance.h"
+#include "ctl.h"
+#include "ctlsock.h"
 #include "load.h"
 #include "log.h"
 #include "report.h"
 #include "snapshot.h"
+#include "vmsrc.h"
 
 #define USEC_PER_SEC 1000000ULL
 #define STATUS_LEN 256
+#define SOON_USEC 200000ULL             /* a domain started or stopped: plan this soon */
 
 struct loop {
 	const struct loop_opts *o;
@@ -32,6 +36,12 @@ struct loop {
 	sd_event_source *timer;
 	sd_event_source *step;          /* one move call per firing, pause_ms apart */
 	struct cfg cfg;                 /* the running configuration */
+	struct cfg_pids include, exclude; /* PIDs added at run time (numad -p, -x) */
+	struct vmsrc *src;              /* libvirt's domains or processes */
+	struct ctlsock *ctl;            /* NULL: no control socket */
+	struct ksm_state ksm;           /* as the last pass read it */
+	bool priming;                   /* the last pass only measured */
+	uint64_t started;               /* now_usec() at start */
 	struct bal bal;
 	struct pin_dry pin_dry;         /* --dry-run: what would have been pinned */
 	bool load_failed;               /* the CPU counters could not be read last time */
@@ -95,12 +105,29 @@ static void set_status(struct loop *l, const struct snapshot *s, bool priming)
 }
 
 /* One pass: observe, decide, pin, and hand the moves to the step source. */
+/* The configuration of a pass: the file's, plus the PIDs included or
+ * excluded at run time. */
+static void effective(const struct loop *l, struct cfg *c)
+{
+	*c = l->cfg;
+	for (int i = 0; i < l->include.n && c->include_pids.n < CFG_MAX_PIDS; i++)
+		if (!cfg_pids_has(&c->include_pids, l->include.pid[i]))
+			c->include_pids.pid[c->include_pids.n++] = l->include.pid[i];
+	for (int i = 0; i < l->exclude.n && c->exclude_pids.n < CFG_MAX_PIDS; i++)
+		if (!cfg_pids_has(&c->exclude_pids, l->exclude.pid[i]))
+			c->exclude_pids.pid[c->exclude_pids.n++] = l->exclude.pid[i];
+}
+
 static void pass(struct loop *l)
 {
 	struct snapshot s;
 	struct ld_sample load;
+	struct cfg c;
 	bool priming;
-	int r = snap_take(l->o->root, &l->cfg, &s);
+	int r;
+
+	effective(l, &c);
+	r = snap_take_domains(l->o->root, &c, vmsrc_domains(l->src, &c), &s);
 
 	if (r < 0) {
 		/* snap_take has logged what failed; try again next interval. */
@@ -118,6 +145,8 @@ static void pass(struct loop *l)
 	if (r < 0)
 		log_err("no placement decided this interval: %s; retrying in %u s",
 			strerror(-r), l->cfg.interval_s);
+	l->priming = priming;
+	l->ksm = s.ksm;
 	set_status(l, &s, priming);
 	snap_free(&s);
 	log_info("%s", l->status);
@@ -176,10 +205,33 @@ static int on_stop(sd_event_source *src, const struct signalfd_siginfo *si,
 	return sd_event_exit(l->e, 0);
 }
 
+/* A domain started or stopped: the next pass comes within SOON_USEC
+ * rather than at the end of the interval. */
+static void plan_soon(void *data)
+{
+	struct loop *l = data;
+	uint64_t soon = now_usec() + SOON_USEC, next;
+
+	if (sd_event_source_get_time(l->timer, &next) >= 0 && next <= soon)
+		return;
+	if (sd_event_source_set_time(l->timer, soon) < 0 ||
+	    sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT) < 0)
+		log_warn("cannot schedule an early pass; the VMs are planned at the "
+			 "next interval");
+}
+
+/* Starts, moves or stops the control sockets after a (re)load. */
+static void control(struct loop *l, const char *old_dir);
+
 /* Swaps in a freshly loaded configuration. */
 static int apply(struct loop *l, const struct cfg *fresh)
 {
+	char old_dir[CFG_DIR_LEN];
+
+	snprintf(old_dir, sizeof(old_dir), "%s", l->cfg.control_dir);
 	l->cfg = *fresh;
+	vmsrc_reconfigure(l->src, &l->cfg);
+	control(l, old_dir);
 	log_set_level(l->cfg.log_level);
 	log_notice("configuration %s reloaded: interval %u s, log level %s",
 		   l->o->cfg_name, l->cfg.interval_s,
@@ -262,6 +314,86 @@ static int setup(struct loop *l)
 	return r < 0 ? r : 0;
 }
 
+/* ctl_render's view of the loop. */
+static void view(struct loop *l, struct ctl_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->bal = &l->bal;
+	v->ksm = &l->ksm;
+	v->cfg = &l->cfg;
+	v->dry_run = l->o->dry_run;
+	v->priming = l->priming;
+	v->uptime_s = (long)((now_usec() - l->started) / USEC_PER_SEC);
+	v->vm_source = vmsrc_describe(l->src);
+}
+
+static void pids_del(struct cfg_pids *p, pid_t pid)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->pid[i] == pid)
+			p->pid[i--] = p->pid[--p->n];
+}
+
+/* numad's -p, -x and -r at run time: they last until the daemon stops. */
+static int pid_request(struct loop *l, const struct ctl_req *q, FILE *out)
+{
+	struct cfg_pids *add = q->cmd == CTL_INCLUDE ? &l->include : &l->exclude;
+
+	if (q->cmd != CTL_INCLUDE)
+		pids_del(&l->include, q->pid);
+	if (q->cmd != CTL_EXCLUDE)
+		pids_del(&l->exclude, q->pid);
+	if (q->cmd != CTL_FORGET && !cfg_pids_has(add, q->pid)) {
+		if (add->n == CFG_MAX_PIDS) {
+			fprintf(out, "error: already %d PIDs on that list\n", CFG_MAX_PIDS);
+			return 0;
+		}
+		add->pid[add->n++] = q->pid;
+	}
+	log_notice("PID %d %s at run time", (int)q->pid, q->cmd == CTL_INCLUDE ?
+		   "included" : q->cmd == CTL_EXCLUDE ? "excluded" : "removed from both lists");
+	fprintf(out, "ok\n");
+	plan_soon(l);
+	return 0;
+}
+
+static int on_request(void *data, const struct ctl_req *q, FILE *out)
+{
+	struct loop *l = data;
+	struct ctl_view v;
+
+	if (q->cmd == CTL_INCLUDE || q->cmd == CTL_EXCLUDE || q->cmd == CTL_FORGET)
+		return pid_request(l, q, out);
+	view(l, &v);
+	return ctl_render(&v, q, out);
+}
+
+/* libvirt's hook: started/stopped domains are planned or forgotten at once. */
+static void on_hook(void *data, const struct ctl_req *q)
+{
+	struct loop *l = data;
+
+	log_info("libvirt hook: domain %s: %s", q->arg, q->op);
+	if (strcmp(q->op, "started") == 0 || strcmp(q->op, "stopped") == 0 ||
+	    strcmp(q->op, "release") == 0) {
+		vmsrc_refresh(l->src);
+		plan_soon(l);
+	}
+}
+
+static void control(struct loop *l, const char *old_dir)
+{
+	if (l->ctl && strcmp(old_dir, l->cfg.control_dir) == 0)
+		return;
+	ctlsock_stop(l->ctl);
+	l->ctl = NULL;
+	if (!l->cfg.control_dir[0])
+		return;
+	/* ctlsock_start logs why it failed: the daemon runs on without it. */
+	if (ctlsock_start(l->e, l->cfg.control_dir, on_request, on_hook, l, &l->ctl) >= 0)
+		log_info("control sockets under %s", l->cfg.control_dir);
+}
+
 /* The balancer: live pinning and moves, or dry-run ones that only record. */
 static void init_bal(struct loop *l)
 {
@@ -273,13 +405,19 @@ static void init_bal(struct loop *l)
 		pin = pin_dry_backend(&l->pin_dry);
 	bal_init(&l->bal, &pin, &mv);
 	l->bal.dry_run = l->o->dry_run;
+	l->bal.dom_pin.pin = vmsrc_pin;
+	l->bal.dom_pin.ctx = l->src;
 }
 
 int loop_run(const struct loop_opts *o)
 {
-	struct loop l = { .o = o, .cfg = *o->cfg };
+	struct loop l = { .o = o, .cfg = *o->cfg, .started = now_usec() };
 	int r = setup(&l);
 
+	if (r >= 0)
+		r = vmsrc_start(l.e, &l.cfg, o->root, plan_soon, &l, &l.src);
+	if (r >= 0)
+		control(&l, "");
 	init_bal(&l);
 
 	if (r >= 0) {
@@ -290,6 +428,8 @@ int loop_run(const struct loop_opts *o)
 		notify_status(&l, "READY=1\n");
 		r = sd_event_loop(l.e);
 	}
+	ctlsock_stop(l.ctl);
+	vmsrc_stop(l.src);
 	bal_free(&l.bal);
 	pin_dry_free(&l.pin_dry);
 	sd_event_source_unref(l.step);

@@ -18,6 +18,8 @@
 #include "num.h"
 #include "loop.h"
 #include "migrate.h"
+#include "numad_compat.h"
+#include "place.h"
 #include "report.h"
 #include "root.h"
 #include "snapshot.h"
@@ -44,6 +46,8 @@ struct opts {
 	unsigned interval_s;    /* -i; 0 = from the configuration */
 	pid_t migrate_pid;      /* --migrate PID; 0 = not given */
 	const char *to;         /* --to NODES */
+	const char *control_dir;/* --control-dir DIR; NULL = the file's */
+	const char *place;      /* -w NCPUS[:MB] */
 	enum log_target target;
 };
 
@@ -55,6 +59,7 @@ enum {
 	OPT_MIGRATE,
 	OPT_TO,
 	OPT_LOG_TARGET,
+	OPT_CONTROL_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +72,8 @@ static const struct option long_opts[] = {
 	{ "migrate", required_argument, NULL, OPT_MIGRATE },
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "log-target", required_argument, NULL, OPT_LOG_TARGET },
+	{ "control-dir", required_argument, NULL, OPT_CONTROL_DIR },
+	{ "place", required_argument, NULL, 'w' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -86,10 +93,14 @@ static void usage(FILE *f)
 		"      --dry-run              observe and report, change nothing\n"
 		"      --check-config [FILE]  check the configuration, print the settings\n"
 		"  -i, --interval SECONDS     seconds between passes, 1-%u (overrides the file)\n"
+		"  -w, --place NCPUS[:MB]     print the nodes a new guest should get (numad -w,\n"
+		"                             libvirt's placement='auto') and exit\n"
 		"      --migrate PID --to NODES  move PID's memory to NODES with the engine\n"
 		"                             (chunked move_pages, heavy KSM pages left;\n"
 		"                             with --dry-run: count, move nothing)\n"
 		"      --log-target TARGET    auto, stderr or journal\n"
+		"      --control-dir DIR      control sockets under DIR (default: the\n"
+		"                             file's control_dir; none with --root)\n"
 		"  -v, --verbose              log at debug level\n"
 		"  -V, --version              print the version and exit\n"
 		"  -h, --help                 print this help and exit\n"
@@ -176,8 +187,19 @@ static int parse_one(int c, int argc, char **argv, struct opts *o)
 	case OPT_TO:
 		o->to = optarg;
 		break;
+	case 'w':
+		o->place = optarg;
+		break;
 	case OPT_LOG_TARGET:
 		return parse_target(optarg, &o->target) < 0 ? EXIT_ERROR : PARSE_CONTINUE;
+	case OPT_CONTROL_DIR:
+		if (optarg[0] != '/' || strlen(optarg) >= CFG_DIR_LEN) {
+			fprintf(stderr, "ksm-numad: --control-dir %s: not an absolute "
+				"directory of at most %d characters\n", optarg, CFG_DIR_LEN - 1);
+			return EXIT_ERROR;
+		}
+		o->control_dir = optarg;
+		break;
 	case 'V':
 		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return EXIT_OK;
@@ -213,6 +235,11 @@ static int check_combination(int argc, char **argv, const struct opts *o)
 			"or --check-config\n");
 		return EXIT_COMBINATION;
 	}
+	if (o->place && (o->oneshot || o->check || o->migrate_pid)) {
+		fprintf(stderr, "ksm-numad: -w cannot be combined with --oneshot, "
+			"--check-config or --migrate\n");
+		return EXIT_COMBINATION;
+	}
 	if (o->oneshot && !o->dry_run) {
 		fprintf(stderr, "ksm-numad: --oneshot needs --dry-run: one pass cannot "
 			"finish a move (run the daemon, or --migrate PID --to NODES)\n");
@@ -225,8 +252,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	int c, r;
 
-	/* Short options stay few: numad's -w, -u, -m, -p, -x ... come later. */
-	while ((c = getopt_long(argc, argv, "c:i:vVh", long_opts, NULL)) != -1) {
+	/* Short options stay few; numad's whole set is numad_compat's. */
+	while ((c = getopt_long(argc, argv, "c:i:w:vVh", long_opts, NULL)) != -1) {
 		r = parse_one(c, argc, argv, o);
 		if (r != PARSE_CONTINUE)
 			return r;
@@ -234,11 +261,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return check_combination(argc, argv, o);
 }
 
-/* Command-line settings win over the file's, at start and on every reload. */
+/* Command-line settings win over the file's, at start and on every reload.
+ * A daemon watching another root (--root) must not take the host daemon's
+ * sockets (it has none unless --control-dir names them) nor its libvirt. */
 static void apply_overrides(const struct opts *o, struct cfg *cfg)
 {
 	if (o->interval_s)
 		cfg->interval_s = o->interval_s;
+	if (o->control_dir)
+		snprintf(cfg->control_dir, sizeof(cfg->control_dir), "%s", o->control_dir);
+	else if (o->root)
+		cfg->control_dir[0] = '\0';
+	/* libvirt's PIDs are this host's, not those of a tree under --root. */
+	if (o->root)
+		cfg->libvirt_uri[0] = '\0';
 	if (o->verbose)
 		cfg->log_level = LOG_DEBUG;
 }
@@ -378,33 +414,90 @@ static int run_daemon(struct opts *o, const struct rt_root *root, const struct c
 	return EXIT_OK;
 }
 
+/* Loads the configuration and opens the root; an exit status on failure. */
+static int start(struct opts *o, struct cfg *cfg, struct rt_root **root)
+{
+	int r;
+
+	/* -w's stdout is libvirt's answer: every message goes to stderr. */
+	log_open(o->place ? LOG_TARGET_STDERR : o->target, o->verbose ? LOG_DEBUG : LOG_INFO);
+	if (load_cfg(o, cfg) < 0) {
+		log_err("%s: invalid configuration, not starting", cfg_path(o));
+		return EXIT_ERROR;
+	}
+	log_set_level(cfg->log_level);
+	r = rt_open(o->root, root);
+	if (r < 0) {
+		log_err("cannot open root directory %s: %s", o->root ? o->root : "/",
+			strerror(-r));
+		return EXIT_ERROR;
+	}
+	return PARSE_CONTINUE;
+}
+
+static int run(struct opts *o, const struct numad_compat *nc)
+{
+	struct rt_root *root;
+	struct cfg cfg;
+	int r = start(o, &cfg, &root);
+
+	if (r != PARSE_CONTINUE)
+		return r;
+	if (nc && numad_compat_apply(nc, &cfg) < 0)
+		log_warn("more than %d PIDs on numad's -p/-x lists: the rest are ignored",
+			 CFG_MAX_PIDS);
+	if (o->place)
+		r = place_main(o->place, cfg.control_dir, root, &cfg);
+	else if (o->migrate_pid)
+		r = migrate_cmd(root, &cfg, o->migrate_pid, o->to, o->dry_run);
+	else
+		r = o->oneshot ? run_oneshot(root, &cfg) : run_daemon(o, root, &cfg);
+	rt_close(root);
+	return r;
+}
+
+/* Started as "numad" (./configure --enable-numad-compat): numad's options. */
+static int run_as_numad(int argc, char **argv)
+{
+	struct opts o = { .target = LOG_TARGET_AUTO };
+	struct numad_compat nc;
+	struct cfg cfg;
+	char err[256];
+	int r;
+
+	if (numad_compat_parse(argc, argv, &nc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "numad (ksm-numad): %s\nTry 'numad -h' for more "
+			"information.\n", err);
+		return EXIT_ERROR;
+	}
+	cfg_defaults(&cfg);     /* for the control directory only */
+	if (cfg_load(CFG_DEFAULT_PATH, &cfg, NULL, NULL) < 0)
+		cfg_defaults(&cfg);
+	r = numad_compat_client(&nc, "numad", cfg.control_dir, stdout, stderr);
+	if (r != NC_CONTINUE)
+		return r == EXIT_OK ? flush_stdout() : r;
+	o.place = nc.mode == NC_ANSWER ? nc.place_spec : NULL;
+	return run(&o, &nc);
+}
+
+static bool called_numad(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	return strcmp(base ? base + 1 : argv0, "numad") == 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .target = LOG_TARGET_AUTO };
-	struct rt_root *root;
-	struct cfg cfg;
-	int r = parse_args(argc, argv, &o);
+	int r;
 
+	if (argc > 0 && called_numad(argv[0]))
+		return run_as_numad(argc, argv);
+	r = parse_args(argc, argv, &o);
 	if (r != PARSE_CONTINUE)
 		return r == EXIT_OK ? flush_stdout() : r;
 	if (o.check)
 		return run_check(&o);
-	log_open(o.target, o.verbose ? LOG_DEBUG : LOG_INFO);
-	if (load_cfg(&o, &cfg) < 0) {
-		log_err("%s: invalid configuration, not starting", cfg_path(&o));
-		return EXIT_ERROR;
-	}
-	log_set_level(cfg.log_level);
-	r = rt_open(o.root, &root);
-	if (r < 0) {
-		log_err("cannot open root directory %s: %s", o.root ? o.root : "/",
-			strerror(-r));
-		return EXIT_ERROR;
-	}
-	if (o.migrate_pid)
-		r = migrate_cmd(root, &cfg, o.migrate_pid, o.to, o.dry_run);
-	else
-		r = o.oneshot ? run_oneshot(root, &cfg) : run_daemon(&o, root, &cfg);
-	rt_close(root);
-	return r;
+	return run(&o, NULL);
 }

@@ -72,6 +72,7 @@ void bal_configure(struct bal *b, const struct cfg *cfg, const struct ksm_state 
 	b->mv.move_ksm = cfg->move_ksm_pages;
 	b->mv.ksm_max_mapcount = cfg->ksm_max_mapcount;
 	b->mv.chains_bounded = ksm_chains_bounded(ksm);
+	b->reserved = cfg->reserved_cpus;
 }
 
 static struct bal_vm *find(const struct bal *b, uint64_t key)
@@ -82,22 +83,36 @@ static struct bal_vm *find(const struct bal *b, uint64_t key)
 	return NULL;
 }
 
-static void fill_nodes(struct pol_input *in, const struct topo *t,
+/* The CPUs of node I that VMs may use: all but the reserved ones. */
+static void usable_cpus(const struct bal *b, const struct topo *t, int i,
+                        struct idset *cpus)
+{
+	*cpus = t->node[i].cpus;
+	IDSET_FOREACH(cpu, &b->reserved)
+		idset_del(cpus, cpu);
+}
+
+/* Reserved CPUs are left out: for the policy a node whose CPUs are all
+ * reserved is CPU-less. */
+static void fill_nodes(struct bal *b, struct pol_input *in, const struct topo *t,
                        const struct ld_sample *prev, const struct ld_sample *cur)
 {
 	in->nnodes = t->nr;
-	in->dist = t->dist;
+	memcpy(b->dist, t->dist, (size_t)t->nr * (size_t)t->nr * sizeof(*b->dist));
+	in->dist = b->dist;
 	for (int i = 0; i < t->nr; i++) {
 		const struct topo_node *tn = &t->node[i];
 		struct pol_node *n = &in->node[i];
+		struct idset cpus;
 
+		usable_cpus(b, t, i, &cpus);
 		memset(n, 0, sizeof(*n));
 		n->id = tn->id;
-		n->ncpus = idset_count(&tn->cpus);
+		n->ncpus = idset_count(&cpus);
 		n->has_memory = tn->has_memory;
 		n->mem_total_kib = tn->mem_total_kib;
 		n->mem_free_kib = tn->mem_free_kib;
-		IDSET_FOREACH(cpu, &tn->cpus) {
+		IDSET_FOREACH(cpu, &cpus) {
 			double busy = cur ? ld_cpu_busy(prev, cur, cpu) : -1;
 
 			n->cpu_busy += busy > 0 ? busy : 0;
@@ -133,6 +148,8 @@ static const char *left_why(const struct vm *vm, const struct bal_vm *old, const
 {
 	const struct proc_status *st = &vm->info.status;
 
+	if (vm->domain)         /* its masks are libvirt's; its XML says */
+		return vm->leave_why;
 	if (vm->pinned && !(old && idset_equal(&old->pinned, &st->cpus_allowed)))
 		return "its CPUs were pinned by someone else (Cpus_allowed_list)";
 	for (int i = 0; i < t->nr; i++)
@@ -202,7 +219,7 @@ int bal_input(struct bal *b, const struct snapshot *s, const struct ld_sample *l
 		b->in_vm = v;
 		b->in_cap = l->n;
 	}
-	fill_nodes(&b->in, &s->topo, b->have_load ? &b->load : NULL, load);
+	fill_nodes(b, &b->in, &s->topo, b->have_load ? &b->load : NULL, load);
 	for (int i = 0; i < l->n; i++)
 		fill_vm(&b->in_vm[i], &l->vm[i], b, &s->topo, load);
 	b->in.nvms = l->n;
@@ -243,18 +260,46 @@ static int sync_vms(struct bal *b, const struct snapshot *s)
 	b->vm = fresh;
 	b->n = b->cap = l->n;
 	b->next = 0;
+	/* The input outlives the snapshot (ksm-numadctl reads it): own names. */
+	for (int i = 0; i < l->n; i++)
+		b->in_vm[i].name = b->vm[i].name;
 	return 0;
 }
 
-static void node_cpus(const struct topo *t, const struct idset *home, struct idset *cpus)
+static void node_cpus(const struct bal *b, const struct topo *t,
+                      const struct idset *home, struct idset *cpus)
 {
+	struct idset c;
+
 	idset_clear(cpus);
 	IDSET_FOREACH(id, home) {
 		int i = topo_index(t, id);
 
-		if (i >= 0)
-			idset_or(cpus, cpus, &t->node[i].cpus);
+		if (i < 0)
+			continue;
+		usable_cpus(b, t, i, &c);
+		idset_or(cpus, cpus, &c);
 	}
+}
+
+/* A domain is pinned through libvirt (the call is queued, so its result
+ * is logged by the libvirt worker): virsh vcpupin shows what was done. */
+static void pin_domain(struct bal *b, struct bal_vm *v, const struct vm *vm,
+                       const struct idset *cpus, const char *list)
+{
+	int r = 0;
+
+	if (!b->dry_run)
+		r = b->dom_pin.pin ? b->dom_pin.pin(b->dom_pin.ctx, vm->name, cpus) : -ENOTCONN;
+	if (r < 0) {
+		log_vm(LOG_WARNING, vm->name, vm->pid, -1,
+		       "cannot pin it through libvirt to CPUs %s: %s; trying again next interval",
+		       list, strerror(-r));
+		return;
+	}
+	v->pinned = *cpus;
+	log_vm(LOG_INFO, vm->name, vm->pid, -1, "vCPUs and emulator %s to CPUs %s through libvirt",
+	       b->dry_run ? "would be pinned" : "pinned", list);
 }
 
 static void pin_vm(struct bal *b, struct bal_vm *v, const struct vm *vm,
@@ -264,10 +309,14 @@ static void pin_vm(struct bal *b, struct bal_vm *v, const struct vm *vm,
 	char list[128];
 	int r;
 
-	node_cpus(t, &d->home, &cpus);
+	node_cpus(b, t, &d->home, &cpus);
 	if (idset_empty(&cpus) || idset_equal(&cpus, &vm->info.status.cpus_allowed))
 		return;
 	idset_format(&cpus, list, sizeof(list));
+	if (vm->domain) {
+		pin_domain(b, v, vm, &cpus, list);
+		return;
+	}
 	r = pin_threads(&b->pin, &vm->info, &cpus);
 	if (r < 0) {
 		log_vm(LOG_WARNING, vm->name, vm->pid, -1,

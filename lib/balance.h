@@ -36,6 +36,9 @@ struct bal_vm {
 	struct idset left_home;         /* ... when moving to this home */
 };
 
+/* Pins libvirt domain NAME's vCPUs and emulator to CPUS; 0 or -errno. */
+typedef int bal_dom_pin_fn(void *ctx, const char *name, const struct idset *cpus);
+
 struct bal {
 	struct pol_params params;
 	struct pol_state pol;
@@ -45,10 +48,16 @@ struct bal {
 	int n, cap;
 	struct bal_vm *vm;              /* VMs of the last pass, by snapshot order */
 	struct pin_backend pin;
+	struct {
+		bal_dom_pin_fn *pin;    /* NULL: no libvirt, domains cannot be pinned */
+		void *ctx;
+	} dom_pin;
 	struct mv_opts mv;
 	bool dry_run;                   /* the backends only record: say "would" */
+	struct idset reserved;          /* CPUs never given to VMs (reserved_cpus) */
 	int next;                       /* round robin of bal_step */
-	struct pol_input in;            /* the last pass's input (names point into its snapshot) */
+	struct pol_input in;            /* the last pass's input (its own copy of names and distances) */
+	int dist[POL_MAX_NODES * POL_MAX_NODES];
 	struct pol_vm *in_vm;
 	int in_cap;
 	struct pol_result res;          /* the last pass's decisions */

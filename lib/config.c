@@ -38,7 +38,7 @@
 #define BOOL_WORDS "yes, no, true, false, on, off, 1, 0"
 
 enum kind { K_UINT, K_U64, K_LEVEL, K_BOOL, K_SHARING, K_ZERO, K_URI,
-	    K_PATTERNS, K_PIDS };
+	    K_PATTERNS, K_PIDS, K_DIR, K_CPUS };
 
 struct key {
 	const char *section;
@@ -55,6 +55,7 @@ struct key {
 static const struct key keys[] = {
 	{ "daemon", "interval", K_UINT, F(interval_s), 1, 3600, "seconds" },
 	{ "daemon", "log_level", K_LEVEL, F(log_level), 0, 0, NULL },
+	{ "daemon", "control_dir", K_DIR, F(control_dir), 0, 0, NULL },
 	{ "placement", "target_utilization", K_UINT, F(target_utilization),
 	  10, 130, "percent" },
 	{ "placement", "target_locality", K_UINT, F(target_locality),
@@ -63,6 +64,7 @@ static const struct key keys[] = {
 	{ "placement", "min_gain", K_UINT, F(min_gain), 0, 1000, "percent" },
 	{ "placement", "cooldown", K_UINT, F(cooldown), 0, 10000, "intervals" },
 	{ "placement", "max_moves", K_UINT, F(max_moves), 1, 1000, "VMs" },
+	{ "placement", "reserved_cpus", K_CPUS, F(reserved_cpus), 0, 0, NULL },
 	{ "migration", "call_budget_ms", K_UINT, F(call_budget_ms), 1, 100, "ms" },
 	{ "migration", "pause_ms", K_UINT, F(pause_ms), 1, 1000, "ms" },
 	{ "migration", "interval_budget_mb", K_U64, F(interval_budget_mb),
@@ -79,6 +81,8 @@ static const struct key keys[] = {
 	{ "vms", "include_pids", K_PIDS, F(include_pids), 0, 0, NULL },
 	{ "vms", "exclude_pids", K_PIDS, F(exclude_pids), 0, 0, NULL },
 	{ "vms", "min_memory_mb", K_U64, F(min_memory_mb), 0, 1048576, "MiB" },
+	{ "vms", "scan_all", K_BOOL, F(scan_all), 0, 0, NULL },
+	{ "vms", "manage_pinned_domains", K_BOOL, F(manage_pinned_domains), 0, 0, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -111,6 +115,7 @@ void cfg_defaults(struct cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->interval_s = 15;
 	cfg->log_level = LOG_INFO;
+	snprintf(cfg->control_dir, sizeof(cfg->control_dir), "%s", KN_CONTROL_DIR);
 	cfg->target_utilization = 85;
 	cfg->target_locality = 90;
 	cfg->reserve_mb = 512;
@@ -129,6 +134,7 @@ void cfg_defaults(struct cfg *cfg)
 	strcpy(cfg->process_names.p[0], "qemu-system-*");
 	strcpy(cfg->process_names.p[1], "qemu-kvm");
 	cfg->min_memory_mb = 300;
+	cfg->scan_all = true;
 }
 
 static void *field(const struct cfg *cfg, const struct key *k)
@@ -220,6 +226,13 @@ static const char *allowed(const struct key *k, char *buf, size_t size)
 		snprintf(buf, size, "up to %d PIDs 1..%d, separated by commas or "
 		         "blanks", CFG_MAX_PIDS, PID_MAX);
 		break;
+	case K_DIR:
+		snprintf(buf, size, "an absolute directory of at most %d characters, "
+		         "or nothing for no control socket", CFG_DIR_LEN - 1);
+		break;
+	case K_CPUS:
+		snprintf(buf, size, "a CPU list such as 0-1,8, or nothing");
+		break;
 	}
 	return buf;
 }
@@ -283,6 +296,19 @@ static bool uri_ok(const char *v)
 		if (!isgraph((unsigned char)*c))
 			return false;
 	return strlen(v) < sizeof(((struct cfg *)0)->libvirt_uri);
+}
+
+/* An absolute directory without blanks or control characters.  "" is fine. */
+static bool dir_ok(const char *v)
+{
+	if (!*v)
+		return true;
+	if (v[0] != '/' || strlen(v) >= CFG_DIR_LEN)
+		return false;
+	for (const char *c = v; *c; c++)
+		if (!isgraph((unsigned char)*c))
+			return false;
+	return true;
 }
 
 /* The next entry of a list at *S: its start in *TOK and its length (0 at
@@ -362,6 +388,18 @@ static void set_pids(struct parser *p, const struct key *k, const char *v)
 	memcpy(field(&p->cfg, k), &l, sizeof(l));
 }
 
+static void set_cpus(struct parser *p, const struct key *k, const char *v,
+                     struct idset *f)
+{
+	struct idset s;
+
+	idset_clear(&s);
+	if (*v && idset_parse(&s, v) < 0)
+		bad(p, k, v, strlen(v), "is not a CPU list");
+	else
+		*f = s;
+}
+
 /* Sets a K_BOOL, K_LEVEL or K_ZERO key from V; -1 if V is not a word it takes. */
 static int set_word(const struct key *k, void *f, const char *v)
 {
@@ -391,7 +429,8 @@ static void set_value(struct parser *p, const struct key *k, const char *v)
 
 	char a[160];
 
-	if (!*v && k->kind != K_URI && k->kind != K_PATTERNS && k->kind != K_PIDS) {
+	if (!*v && k->kind != K_URI && k->kind != K_PATTERNS && k->kind != K_PIDS &&
+	    k->kind != K_DIR && k->kind != K_CPUS) {
 		report(p, "%s: no value (allowed: %s)", k->name,
 		       allowed(k, a, sizeof(a)));
 		return;
@@ -429,6 +468,15 @@ static void set_value(struct parser *p, const struct key *k, const char *v)
 		break;
 	case K_PIDS:
 		set_pids(p, k, v);
+		break;
+	case K_DIR:
+		if (!dir_ok(v))
+			bad(p, k, v, strlen(v), "is not an absolute directory");
+		else
+			snprintf(f, CFG_DIR_LEN, "%s", v);
+		break;
+	case K_CPUS:
+		set_cpus(p, k, v, f);
 		break;
 	}
 }
@@ -749,6 +797,12 @@ static void format_value(const struct cfg *cfg, const struct key *k,
 		for (int i = 0; i < pids->n && len < size; i++)
 			len += snprintf(buf + len, size - len, "%s%ld",
 			                i ? ", " : "", (long)pids->pid[i]);
+		break;
+	case K_DIR:
+		snprintf(buf, size, "%s", (const char *)f);
+		break;
+	case K_CPUS:
+		idset_format(f, buf, size);
 		break;
 	}
 }

@@ -12,10 +12,17 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "idset.h"
+
 #define CFG_DEFAULT_PATH SYSCONFDIR "/ksm-numad.conf"
 #define CFG_MAX_PATTERNS 32
 #define CFG_PATTERN_LEN 64
 #define CFG_MAX_PIDS 64
+#define CFG_DIR_LEN 92                  /* a socket path under it fits sun_path */
+
+#ifndef KN_CONTROL_DIR
+#define KN_CONTROL_DIR "/run/ksm-numad"
+#endif
 
 struct cfg_patterns {
 	int n;
@@ -31,6 +38,7 @@ struct cfg {
 	/* [daemon] */
 	unsigned interval_s;            /* seconds between passes (numad -i) */
 	int log_level;                  /* syslog priority */
+	char control_dir[CFG_DIR_LEN];  /* ksm-numadctl's sockets; "" = none */
 	/* [placement] */
 	unsigned target_utilization;    /* percent of a node's CPUs to fill (numad -u) */
 	unsigned target_locality;       /* percent of memory that should be local (numad -m) */
@@ -38,6 +46,7 @@ struct cfg {
 	unsigned min_gain;              /* percent a new home must score above the current */
 	unsigned cooldown;              /* intervals after a move before the VM moves again */
 	unsigned max_moves;             /* VMs given a new home per interval */
+	struct idset reserved_cpus;     /* never given to VMs (numad -R) */
 	/* [migration] */
 	unsigned call_budget_ms;        /* worst time one move_pages call may take */
 	unsigned pause_ms;              /* pause between two calls */
@@ -54,6 +63,8 @@ struct cfg {
 	struct cfg_pids include_pids;   /* managed whatever their size (numad -p) */
 	struct cfg_pids exclude_pids;   /* never managed (numad -x) */
 	uint64_t min_memory_mb;         /* smaller processes are not candidates */
+	bool scan_all;                  /* every matching process; no: include_pids only (numad -S) */
+	bool manage_pinned_domains;     /* domains pinned or numatuned in their XML too */
 };
 
 /* Called once per error with a complete "FILE:LINE: ..." message. */

@@ -8,6 +8,12 @@
 
 int snap_take(const struct rt_root *r, const struct cfg *cfg, struct snapshot *s)
 {
+	return snap_take_domains(r, cfg, NULL, s);
+}
+
+int snap_take_domains(const struct rt_root *r, const struct cfg *cfg,
+                      const struct vms_domains *doms, struct snapshot *s)
+{
 	int ret;
 
 	memset(s, 0, sizeof(*s));
@@ -23,7 +29,7 @@ int snap_take(const struct rt_root *r, const struct cfg *cfg, struct snapshot *s
 			 rt_dir(r), strerror(-ret));
 		memset(&s->ksm, 0, sizeof(s->ksm));
 	}
-	ret = vms_scan(r, cfg, &s->topo, &s->vms);
+	ret = vms_scan(r, cfg, &s->topo, doms, &s->vms);
 	if (ret < 0) {
 		log_err("cannot list the processes under %s: %s; skipping this pass",
 			rt_dir(r), strerror(-ret));

@@ -22,6 +22,10 @@ struct snapshot {
  * line naming what failed) when the topology cannot be read. */
 int snap_take(const struct rt_root *r, const struct cfg *cfg, struct snapshot *s);
 
+/* The same, with DOMS naming libvirt's domains among the processes. */
+int snap_take_domains(const struct rt_root *r, const struct cfg *cfg,
+                      const struct vms_domains *doms, struct snapshot *s);
+
 /* Frees what snap_take allocated. */
 void snap_free(struct snapshot *s);
 

@@ -32,6 +32,8 @@ static const char *selected(const struct cfg *cfg, pid_t pid, const char *comm)
 		return NULL;
 	if (cfg_pids_has(&cfg->include_pids, pid))
 		return "PID included by configuration";
+	if (!cfg->scan_all)
+		return NULL;
 	if (cfg->process_names.n == 0)
 		return "any process (process_names is empty)";
 	if (cfg_patterns_match(&cfg->process_names, comm))
@@ -59,16 +61,33 @@ static bool is_pinned(const struct proc_info *info, const struct topo *t)
 	return !idset_equal(&allowed, &t->online_cpus);
 }
 
-static void fill_vm(struct vm *vm, pid_t pid, const char *why, const struct topo *t)
+static void fill_vm(struct vm *vm, pid_t pid, const char *why, const struct topo *t,
+                    const struct vms_domain *dom)
 {
 	vm->pid = pid;
 	vm->why = why;
-	snprintf(vm->name, sizeof(vm->name), "%s", vm->info.stat.comm);
+	snprintf(vm->name, sizeof(vm->name), "%s", dom ? dom->name : vm->info.stat.comm);
 	vm->nvcpus = 0;
 	for (int i = 0; i < vm->info.nthreads; i++)
 		if (vms_vcpu_index(vm->info.threads[i].comm) >= 0)
 			vm->nvcpus++;
-	vm->pinned = is_pinned(&vm->info, t);
+	if (dom && dom->nvcpus > 0)
+		vm->nvcpus = dom->nvcpus;
+	/* A domain's CPU and memory masks are libvirt's doing, not an admin's. */
+	vm->domain = dom != NULL;
+	vm->leave_why = dom ? dom->leave_why : NULL;
+	vm->pinned = !dom && is_pinned(&vm->info, t);
+}
+
+/* The domain whose qemu runs as PID (started at STARTTIME), or NULL. */
+static const struct vms_domain *domain_of(const struct vms_domains *doms, pid_t pid,
+                                          uint64_t starttime)
+{
+	for (int i = 0; doms && i < doms->n; i++)
+		if (doms->d[i].pid == pid &&
+		    (!doms->d[i].starttime || doms->d[i].starttime == starttime))
+			return &doms->d[i];
+	return NULL;
 }
 
 /* Appends VM to L, taking over its allocations; -ENOMEM (VM freed). */
@@ -87,8 +106,10 @@ static int append(struct vm_list *l, struct vm *vm)
 
 /* Reads one process; appends it to L if it is a candidate.  -ENOMEM only. */
 static int consider(const struct rt_root *r, const struct cfg *cfg,
-                    const struct topo *t, pid_t pid, struct vm_list *l)
+                    const struct topo *t, const struct vms_domains *doms,
+                    pid_t pid, struct vm_list *l)
 {
+	const struct vms_domain *dom;
 	struct proc_stat st;
 	struct vm vm = { 0 };
 	const char *why;
@@ -102,7 +123,9 @@ static int consider(const struct rt_root *r, const struct cfg *cfg,
 		log_debug("skipping PID %d: its stat file is unreadable (%s)", pid, strerror(-ret));
 		return 0;
 	}
-	why = selected(cfg, pid, st.comm);
+	dom = domain_of(doms, pid, st.starttime);
+	why = dom && !cfg_pids_has(&cfg->exclude_pids, pid) ? "libvirt domain" :
+	      selected(cfg, pid, st.comm);
 	if (!why)
 		return 0;
 	ret = proc_read_seen(r, pid, &st, true, &vm.info);
@@ -116,12 +139,12 @@ static int consider(const struct rt_root *r, const struct cfg *cfg,
 			 st.comm, pid, strerror(-ret));
 		return 0;
 	}
-	if (!cfg_pids_has(&cfg->include_pids, pid) &&
+	if (!dom && !cfg_pids_has(&cfg->include_pids, pid) &&
 	    mem_kib(&vm.info) < cfg->min_memory_mb * 1024) {
 		proc_info_free(&vm.info);
 		return 0;
 	}
-	fill_vm(&vm, pid, why, t);
+	fill_vm(&vm, pid, why, t, dom);
 	return append(l, &vm);
 }
 
@@ -142,8 +165,8 @@ static pid_t entry_pid(const char *name)
 	return (pid_t)v;
 }
 
-int vms_scan(const struct rt_root *r, const struct cfg *cfg,
-             const struct topo *t, struct vm_list *out)
+int vms_scan(const struct rt_root *r, const struct cfg *cfg, const struct topo *t,
+             const struct vms_domains *doms, struct vm_list *out)
 {
 	struct vm_list l = { 0 };
 	struct dirent *de;
@@ -157,7 +180,7 @@ int vms_scan(const struct rt_root *r, const struct cfg *cfg,
 		pid_t pid = entry_pid(de->d_name);
 
 		if (pid > 0)
-			ret = consider(r, cfg, t, pid, &l);
+			ret = consider(r, cfg, t, doms, pid, &l);
 	}
 	closedir(d);
 	if (ret < 0) {

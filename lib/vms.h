@@ -2,8 +2,10 @@
  *
  * Process mode, numad's model: every process whose command matches the
  * configured patterns (or whose PID is included) and whose memory reaches
- * the configured minimum, minus the excluded ones.  The libvirt adapter
- * adds domain names later; until then a VM is named after its command.
+ * the configured minimum, minus the excluded ones.  With libvirt, the qemu
+ * process of every domain the adapter found is a VM whatever its size,
+ * named after its domain; what the domain XML fixed decides whether it is
+ * left alone (its Cpus/Mems_allowed are libvirt's, not an admin's).
  */
 #ifndef KN_VMS_H
 #define KN_VMS_H
@@ -22,9 +24,26 @@ struct vm {
 	char name[VM_NAME_LEN];     /* domain name, or the process's command */
 	pid_t pid;
 	struct proc_info info;
-	int nvcpus;                 /* threads named "CPU n/KVM" or "CPU n/TCG"; 0 if none */
+	int nvcpus;                 /* the domain's vCPUs, or threads named "CPU n/KVM"
+	                             * or "CPU n/TCG"; 0 if none */
 	bool pinned;                /* its CPUs were narrowed by someone: left alone */
+	bool domain;                /* a libvirt domain: pinned through libvirt */
+	const char *leave_why;      /* domain: why its XML keeps it out of our hands, or NULL */
 	const char *why;            /* why it is a candidate (static string) */
+};
+
+/* A libvirt domain as the VM list needs it (from the libvirt adapter). */
+struct vms_domain {
+	char name[VM_NAME_LEN];
+	pid_t pid;                  /* qemu's PID (0: unknown, not a candidate) */
+	uint64_t starttime;         /* of PID, checked against /proc (0: not checked) */
+	int nvcpus;
+	const char *leave_why;      /* left alone, and why (static string); NULL: managed */
+};
+
+struct vms_domains {
+	int n;
+	const struct vms_domain *d;
 };
 
 struct vm_list {
@@ -35,9 +54,10 @@ struct vm_list {
 };
 
 /* Scans the processes under R and reads every candidate in full into OUT;
- * -errno only when the process list itself cannot be read. */
-int vms_scan(const struct rt_root *r, const struct cfg *cfg,
-             const struct topo *t, struct vm_list *out);
+ * DOMS (NULL: no libvirt) names the domains' processes.  -errno only when
+ * the process list itself cannot be read. */
+int vms_scan(const struct rt_root *r, const struct cfg *cfg, const struct topo *t,
+             const struct vms_domains *doms, struct vm_list *out);
 
 /* Frees what vms_scan allocated. */
 void vms_free(struct vm_list *l);

@@ -268,6 +268,67 @@ static void pass_pins_and_moves(void **state)
 	rig_free(&g);
 }
 
+struct dom_calls {
+	int n;
+	char name[VM_NAME_LEN];
+	struct idset cpus;
+};
+
+static int record_dom_pin(void *ctx, const char *name, const struct idset *cpus)
+{
+	struct dom_calls *c = ctx;
+
+	c->n++;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->cpus = *cpus;
+	return 0;
+}
+
+/* A libvirt domain is pinned through libvirt, never per thread; its
+ * CPU and memory masks are libvirt's (not an admin's), its XML decides
+ * whether it is left alone; reserved CPUs are never given; the input's
+ * names and distances outlive the snapshot (ksm-numadctl reads them). */
+static void domains_and_reserved(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct ld_sample l;
+	struct dom_calls calls = { 0 };
+	struct idset want;
+
+	(void)state;
+	rig_init(&g, 1024);
+	g.b.dom_pin.pin = record_dom_pin;
+	g.b.dom_pin.ctx = &calls;
+	g.cfg.reserved_cpus = (struct idset){ 0 };
+	idset_add(&g.cfg.reserved_cpus, 3);
+	bal_configure(&g.b, &g.cfg, &g.ksm);
+	snap_init(&s, 2);
+	vm_fill(&s.vms.vm[0], 100, 0, 2 * GIB_KIB, 0);
+	s.vms.vm[0].domain = true;
+	snprintf(s.vms.vm[0].name, sizeof(s.vms.vm[0].name), "web");
+	idset_parse(&s.vms.vm[0].info.status.mems_allowed, "0");  /* libvirt's */
+	vm_fill(&s.vms.vm[1], 200, GIB_KIB, 0, 0);
+	s.vms.vm[1].domain = true;
+	s.vms.vm[1].leave_why = "its domain XML pins its vCPUs";
+	load_at(&l, 1, 900);            /* node 0 busy: 1.8 CPUs */
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(g.b.in.node[1].ncpus, 1);   /* CPU 3 reserved */
+	assert_int_equal(g.b.res.d[0].verdict, POL_MOVE);
+	assert_int_equal(g.b.res.d[1].verdict, POL_LEFT_ALONE);
+	assert_string_equal(g.b.in.vm[1].left_why, "its domain XML pins its vCPUs");
+	assert_int_equal(g.pin.n, 0);   /* no sched_setaffinity for a domain */
+	assert_int_equal(calls.n, 1);
+	assert_string_equal(calls.name, "web");
+	idset_clear(&want);
+	idset_add(&want, 2);
+	assert_true(idset_equal(&calls.cpus, &want));
+	snap_done(&s);
+	assert_string_equal(g.b.in.vm[0].name, "web");
+	assert_int_equal(g.b.in.dist[1], 20);
+	rig_free(&g);
+}
+
 /* Memory and threads on node 0, where others keep 1.5 CPUs busy: no room
  * for its CPUs, so it goes to node 1;
  * the move's memory goes in steps, never more than the interval budget. */
@@ -394,6 +455,7 @@ static void too_many_nodes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(domains_and_reserved),
 		cmocka_unit_test(input_figures),
 		cmocka_unit_test(admin_settings),
 		cmocka_unit_test(pass_pins_and_moves),

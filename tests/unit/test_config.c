@@ -229,9 +229,9 @@ static void bad_keys(void **state)
 	expect(1, f, 5, "unknown key 'foo' outside any section (allowed: keys "
 	       "under [daemon], [placement], [migration], [ksm], [vms])");
 	expect(2, f, 7, "'reserve_mb' belongs in [placement], not in [daemon] "
-	       "(allowed in [daemon]: interval, log_level)");
+	       "(allowed in [daemon]: interval, log_level, control_dir)");
 	expect(3, f, 8, "unknown key 'intervall' in [daemon] (allowed: "
-	       "interval, log_level)");
+	       "interval, log_level, control_dir)");
 	expect(4, f, 10, "duplicate key 'interval', first set on line 9 "
 	       "(allowed: each key once)");
 	expect(5, f, 11, "unknown section [general] (allowed: [daemon], "
@@ -464,6 +464,33 @@ static void pids(void **state)
 	assert_false(cfg_pids_has(&c.include_pids, 1));
 }
 
+/* The keys added for numad's -R and -S, libvirt and the control socket. */
+static void new_keys(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_string_equal(c.control_dir, KN_CONTROL_DIR);
+	assert_true(idset_empty(&c.reserved_cpus));
+	assert_true(c.scan_all);
+	assert_false(c.manage_pinned_domains);
+	assert_int_equal(load_str("[daemon]\ncontrol_dir =\n[placement]\n"
+	                          "reserved_cpus = 0-1,8\n[vms]\nscan_all = no\n"
+	                          "manage_pinned_domains = yes\n", &c), 0);
+	assert_string_equal(c.control_dir, "");
+	assert_int_equal(idset_count(&c.reserved_cpus), 3);
+	assert_true(idset_has(&c.reserved_cpus, 8));
+	assert_false(idset_has(&c.reserved_cpus, 2));
+	assert_false(c.scan_all);
+	assert_true(c.manage_pinned_domains);
+	assert_int_equal(load_str("[daemon]\ncontrol_dir = run/x\n", &c), -EINVAL);
+	assert_int_equal(load_str("[daemon]\ncontrol_dir = /a/very/long/directory"
+	                          "/name/that/does/not/fit/in/a/unix/socket/path/"
+	                          "at/all/really/not/even/when/one/tries/hard\n", &c), -EINVAL);
+	assert_int_equal(load_str("[placement]\nreserved_cpus = 0-x\n", &c), -EINVAL);
+}
+
 static void pattern_match(void **state)
 {
 	struct cfg c;
@@ -653,6 +680,7 @@ int main(void)
 		cmocka_unit_test(words),
 		cmocka_unit_test(lists),
 		cmocka_unit_test(pids),
+		cmocka_unit_test(new_keys),
 		cmocka_unit_test(pattern_match),
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(shipped_conf),

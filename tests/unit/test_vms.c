@@ -23,7 +23,7 @@ static void scan(struct scan *s, const char *tree, const struct cfg *cfg)
 	snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, tree);
 	assert_int_equal(rt_open(dir, &s->r), 0);
 	assert_int_equal(topo_read(s->r, &s->t), 0);
-	assert_int_equal(vms_scan(s->r, cfg, &s->t, &s->l), 0);
+	assert_int_equal(vms_scan(s->r, cfg, &s->t, NULL, &s->l), 0);
 }
 
 static void done(struct scan *s)
@@ -156,6 +156,80 @@ static void no_ksm_no_numa(void **state)
 	done(&s);
 }
 
+/* libvirt's domains: named after the domain, candidates whatever their size
+ * or name, their XML (not their CPU mask) decides whether they are left
+ * alone, and a PID that started at another time is not the domain's.
+ * guest-2node: PID 121 is memhog (qemu-system-x86, 256 MiB), started at
+ * tick 185 (field 22 of its stat). */
+static void domains(void **state)
+{
+	struct vms_domain d[1] = { { "web", 121, 185, 4, NULL } };
+	struct vms_domains doms = { 1, d };
+	struct scan s = { 0 };
+	struct cfg cfg;
+	const struct vm *vm;
+	char dir[512];
+
+	(void)state;
+	cfg_defaults(&cfg);
+	cfg.min_memory_mb = 100000;     /* no process qualifies by size */
+	cfg.process_names.n = 1;
+	strcpy(cfg.process_names.p[0], "nomatch");
+	snprintf(dir, sizeof(dir), "%s/guest-2node", FIXTURES);
+	assert_int_equal(rt_open(dir, &s.r), 0);
+	assert_int_equal(topo_read(s.r, &s.t), 0);
+	assert_int_equal(vms_scan(s.r, &cfg, &s.t, &doms, &s.l), 0);
+	assert_int_equal(s.l.n, 1);
+	vm = find(&s.l, 121);
+	assert_non_null(vm);
+	assert_string_equal(vm->name, "web");
+	assert_true(vm->domain);
+	assert_int_equal(vm->nvcpus, 4);
+	assert_false(vm->pinned);
+	assert_null(vm->leave_why);
+	vms_free(&s.l);
+
+	d[0].leave_why = "its XML pins its vCPUs";
+	cfg.scan_all = false;
+	assert_int_equal(vms_scan(s.r, &cfg, &s.t, &doms, &s.l), 0);
+	assert_int_equal(s.l.n, 1);
+	assert_string_equal(s.l.vm[0].leave_why, "its XML pins its vCPUs");
+	vms_free(&s.l);
+
+	d[0].starttime = 186;           /* PID reused: not the domain */
+	assert_int_equal(vms_scan(s.r, &cfg, &s.t, &doms, &s.l), 0);
+	assert_int_equal(s.l.n, 0);
+	vms_free(&s.l);
+
+	d[0].starttime = 185;           /* excluded by PID wins */
+	cfg.exclude_pids.n = 1;
+	cfg.exclude_pids.pid[0] = 121;
+	assert_int_equal(vms_scan(s.r, &cfg, &s.t, &doms, &s.l), 0);
+	assert_int_equal(s.l.n, 0);
+	done(&s);
+}
+
+/* scan_all = no (numad -S 0): only the included PIDs. */
+static void scan_included_only(void **state)
+{
+	struct scan s;
+	struct cfg cfg;
+
+	(void)state;
+	cfg_defaults(&cfg);
+	cfg.scan_all = false;
+	scan(&s, "guest-2node", &cfg);
+	assert_int_equal(s.l.n, 0);
+	done(&s);
+	cfg.include_pids.n = 1;
+	cfg.include_pids.pid[0] = 121;
+	scan(&s, "guest-2node", &cfg);
+	assert_int_equal(s.l.n, 1);
+	assert_string_equal(s.l.vm[0].name, "qemu-system-x86");
+	assert_false(s.l.vm[0].domain);
+	done(&s);
+}
+
 static void live_self(void **state)
 {
 	struct scan s = { 0 };
@@ -166,7 +240,7 @@ static void live_self(void **state)
 	cfg.include_pids.pid[0] = getpid();
 	assert_int_equal(rt_open(NULL, &s.r), 0);
 	assert_int_equal(topo_read(s.r, &s.t), 0);
-	assert_int_equal(vms_scan(s.r, &cfg, &s.t, &s.l), 0);
+	assert_int_equal(vms_scan(s.r, &cfg, &s.t, NULL, &s.l), 0);
 	assert_non_null(find(&s.l, getpid()));
 	done(&s);
 }
@@ -180,6 +254,8 @@ int main(void)
 		cmocka_unit_test(include_exclude),
 		cmocka_unit_test(old_kernel),
 		cmocka_unit_test(no_ksm_no_numa),
+		cmocka_unit_test(domains),
+		cmocka_unit_test(scan_included_only),
 		cmocka_unit_test(live_self),
 	};
 

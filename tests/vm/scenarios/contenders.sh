@@ -79,9 +79,13 @@ after_merge_numad() {
 }
 
 cleanup_numad() {
-	# shellcheck disable=SC2086
-	kill $NUMAD_EXTRA_PIDS 2>/dev/null
-	wait $NUMAD_EXTRA_PIDS 2>/dev/null
+	# A bare "wait" would wait for every child, the VMs included.
+	if [ -n "$NUMAD_EXTRA_PIDS" ]; then
+		# shellcheck disable=SC2086
+		kill $NUMAD_EXTRA_PIDS 2>/dev/null
+		# shellcheck disable=SC2086
+		wait $NUMAD_EXTRA_PIDS 2>/dev/null
+	fi
 	[ -s /var/run/numad.pid ] && kill "$(cat /var/run/numad.pid)" 2>/dev/null
 	rm -f /var/run/numad.pid
 }

@@ -1,0 +1,191 @@
+/* vmsrc.c - libvirt's domains or processes: the VM source of each pass. */
+#include "vmsrc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "virtd.h"
+
+#define DESCRIBE_LEN 384
+
+struct vmsrc {
+	sd_event *e;
+	const struct rt_root *r;
+	vmsrc_change_fn *fn;
+	void *data;
+	char uri[sizeof(((struct cfg *)0)->libvirt_uri)];
+	struct virtd *virtd;            /* NULL: processes only */
+	bool listed;                    /* libvirt answered at least once */
+	bool fallback_said;             /* "managing processes meanwhile" logged */
+	struct vms_domain *dom;         /* the last list libvirt gave */
+	int ndom;
+	struct vms_domains view;
+	char describe[DESCRIBE_LEN];
+};
+
+/* Why domain D's XML keeps it out of our hands, or NULL.  A domain with
+ * placement='auto' asked for a placement (numad -w): always managed. */
+static const char *leave_why(const struct virt_dom *d, const struct cfg *cfg)
+{
+	if (d->placement_auto || cfg->manage_pinned_domains)
+		return NULL;
+	if (d->xml_pinned)
+		return "its domain XML pins its vCPUs or emulator (manage_pinned_domains = no)";
+	if (d->numatune_static)
+		return "its domain XML fixes its memory nodes with <numatune> (manage_pinned_domains = no)";
+	return NULL;
+}
+
+/* Replaces the kept list with the worker's latest; false if it had none. */
+static bool take_list(struct vmsrc *s, const struct cfg *cfg)
+{
+	struct virt_dom_list l = { 0 };
+	struct vms_domain *nd;
+
+	if (virtd_domains(s->virtd, &l) < 0)
+		return false;
+	nd = calloc(l.n ? l.n : 1, sizeof(*nd));
+	if (!nd) {
+		virt_dom_list_free(&l);
+		return false;
+	}
+	for (int i = 0; i < l.n; i++) {
+		snprintf(nd[i].name, sizeof(nd[i].name), "%s", l.d[i].name);
+		nd[i].pid = l.d[i].pid;
+		nd[i].starttime = l.d[i].starttime;
+		nd[i].nvcpus = l.d[i].nvcpus;
+		nd[i].leave_why = leave_why(&l.d[i], cfg);
+	}
+	free(s->dom);
+	s->dom = nd;
+	s->ndom = l.n;
+	virt_dom_list_free(&l);
+	return true;
+}
+
+static void on_virtd(void *data, const struct virtd_event *ev)
+{
+	struct vmsrc *s = data;
+
+	switch (ev->kind) {
+	case VIRTD_CONNECTED:
+	case VIRTD_DOMAINS_CHANGED:
+		s->listed = true;
+		s->fn(s->data);
+		break;
+	case VIRTD_CONNECT_FAILED:
+		if (!s->listed && !s->fallback_said) {
+			log_notice("libvirt %s is not reachable: managing processes named "
+				   "by process_names until it answers", s->uri);
+			s->fallback_said = true;
+		}
+		break;
+	case VIRTD_LOST:
+		if (s->listed)
+			log_notice("libvirt %s lost: keeping its last %d domain(s) and "
+				   "their placement; pinning waits for the reconnection",
+				   s->uri, s->ndom);
+		break;
+	case VIRTD_PIN_DONE:
+		break;
+	}
+}
+
+static int start_virtd(struct vmsrc *s, const struct cfg *cfg)
+{
+	int r;
+
+	snprintf(s->uri, sizeof(s->uri), "%s", cfg->libvirt_uri);
+	s->listed = s->fallback_said = false;
+	free(s->dom);
+	s->dom = NULL;
+	s->ndom = 0;
+	if (!s->uri[0]) {
+		log_info("libvirt_uri is empty: VMs are processes named by process_names");
+		return 0;
+	}
+	r = virtd_start(s->e, s->uri, s->r, KN_LIBVIRT_PID_DIR, on_virtd, s, &s->virtd);
+	if (r < 0)
+		log_err("cannot start the libvirt worker for %s: %s; managing processes "
+			"instead", s->uri, strerror(-r));
+	return r;
+}
+
+int vmsrc_start(sd_event *e, const struct cfg *cfg, const struct rt_root *r,
+                vmsrc_change_fn *fn, void *data, struct vmsrc **out)
+{
+	struct vmsrc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->e = e;
+	s->r = r;
+	s->fn = fn;
+	s->data = data;
+	start_virtd(s, cfg);
+	*out = s;
+	return 0;
+}
+
+int vmsrc_reconfigure(struct vmsrc *s, const struct cfg *cfg)
+{
+	if (strcmp(s->uri, cfg->libvirt_uri) == 0)
+		return 0;
+	log_notice("libvirt_uri changed from '%s' to '%s'", s->uri, cfg->libvirt_uri);
+	virtd_stop(s->virtd);
+	s->virtd = NULL;
+	return start_virtd(s, cfg);
+}
+
+const struct vms_domains *vmsrc_domains(struct vmsrc *s, const struct cfg *cfg)
+{
+	if (!s->virtd)
+		return NULL;
+	if (!take_list(s, cfg) && !s->listed)
+		return NULL;
+	/* Not connected now: the list libvirt gave last. */
+	s->view.n = s->ndom;
+	s->view.d = s->dom;
+	return &s->view;
+}
+
+int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus)
+{
+	struct vmsrc *s = ctx;
+
+	return s->virtd ? virtd_pin(s->virtd, name, cpus) : -ENOTCONN;
+}
+
+const char *vmsrc_describe(struct vmsrc *s)
+{
+	if (!s->virtd)
+		snprintf(s->describe, sizeof(s->describe), "processes");
+	else if (virtd_connected(s->virtd))
+		snprintf(s->describe, sizeof(s->describe), "libvirt %s (%d domain(s))",
+			 s->uri, s->ndom);
+	else if (s->listed)
+		snprintf(s->describe, sizeof(s->describe), "libvirt %s (reconnecting; "
+			 "its last %d domain(s) kept)", s->uri, s->ndom);
+	else
+		snprintf(s->describe, sizeof(s->describe), "processes (libvirt %s not "
+			 "reachable)", s->uri);
+	return s->describe;
+}
+
+void vmsrc_refresh(struct vmsrc *s)
+{
+	if (s->virtd)
+		virtd_refresh(s->virtd);
+}
+
+void vmsrc_stop(struct vmsrc *s)
+{
+	if (!s)
+		return;
+	virtd_stop(s->virtd);
+	free(s->dom);
+	free(s);
+}
