@@ -48,6 +48,7 @@ struct opts {
 	const char *to;         /* --to NODES */
 	const char *control_dir;/* --control-dir DIR; NULL = the file's */
 	const char *place;      /* -w NCPUS[:MB] */
+	const struct numad_compat *nc;  /* started as numad: its options */
 	enum log_target target;
 };
 
@@ -307,6 +308,10 @@ static int load_cfg(void *data, struct cfg *out)
 			return r;
 	}
 	apply_overrides(o, out);
+	/* numad's options win over the file, on every reload too. */
+	if (o->nc && numad_compat_apply(o->nc, out) < 0)
+		log_warn("more than %d PIDs on numad's -p/-x lists: the rest are ignored",
+			 CFG_MAX_PIDS);
 	return 0;
 }
 
@@ -425,7 +430,8 @@ static int start(struct opts *o, struct cfg *cfg, struct rt_root **root)
 		log_err("%s: invalid configuration, not starting", cfg_path(o));
 		return EXIT_ERROR;
 	}
-	log_set_level(cfg->log_level);
+	/* -w is libvirt's question: only what goes wrong is worth saying. */
+	log_set_level(o->place && !o->verbose ? LOG_WARNING : cfg->log_level);
 	r = rt_open(o->root, root);
 	if (r < 0) {
 		log_err("cannot open root directory %s: %s", o->root ? o->root : "/",
@@ -435,7 +441,7 @@ static int start(struct opts *o, struct cfg *cfg, struct rt_root **root)
 	return PARSE_CONTINUE;
 }
 
-static int run(struct opts *o, const struct numad_compat *nc)
+static int run(struct opts *o)
 {
 	struct rt_root *root;
 	struct cfg cfg;
@@ -443,9 +449,6 @@ static int run(struct opts *o, const struct numad_compat *nc)
 
 	if (r != PARSE_CONTINUE)
 		return r;
-	if (nc && numad_compat_apply(nc, &cfg) < 0)
-		log_warn("more than %d PIDs on numad's -p/-x lists: the rest are ignored",
-			 CFG_MAX_PIDS);
 	if (o->place)
 		r = place_main(o->place, cfg.control_dir, root, &cfg);
 	else if (o->migrate_pid)
@@ -477,7 +480,8 @@ static int run_as_numad(int argc, char **argv)
 	if (r != NC_CONTINUE)
 		return r == EXIT_OK ? flush_stdout() : r;
 	o.place = nc.mode == NC_ANSWER ? nc.place_spec : NULL;
-	return run(&o, &nc);
+	o.nc = &nc;
+	return run(&o);
 }
 
 static bool called_numad(const char *argv0)
@@ -499,5 +503,5 @@ int main(int argc, char **argv)
 		return r == EXIT_OK ? flush_stdout() : r;
 	if (o.check)
 		return run_check(&o);
-	return run(&o, NULL);
+	return run(&o);
 }
