@@ -394,17 +394,11 @@ static void control(struct loop *l, const char *old_dir)
 		log_info("control sockets under %s", l->cfg.control_dir);
 }
 
-/* The balancer: live pinning and moves, or dry-run ones that only record. */
+/* The balancer: live pinning and moves, or dry-run ones that only record;
+ * domains are pinned through libvirt. */
 static void init_bal(struct loop *l)
 {
-	struct pin_backend pin = pin_live;
-	struct mv_opts mv;
-
-	mv_opts_live(&mv, l->o->root);
-	if (l->o->dry_run)
-		pin = pin_dry_backend(&l->pin_dry);
-	bal_init(&l->bal, &pin, &mv);
-	l->bal.dry_run = l->o->dry_run;
+	bal_init_host(&l->bal, l->o->root, l->o->dry_run ? &l->pin_dry : NULL);
 	l->bal.dom_pin.pin = vmsrc_pin;
 	l->bal.dom_pin.ctx = l->src;
 }

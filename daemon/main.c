@@ -356,18 +356,14 @@ static int decide_once(const struct rt_root *root, const struct cfg *cfg,
                        const struct snapshot *s)
 {
 	struct pin_dry pd = { 0 };
-	struct pin_backend pin = pin_dry_backend(&pd);
 	struct ld_sample load;
-	struct mv_opts mv;
 	struct bal b;
 	int r;
 
 	if (ld_read(root, &load) < 0)
 		log_warn("cannot read the CPU counters under %s: CPU load counts as zero",
 			 rt_dir(root));
-	mv_opts_live(&mv, root);
-	bal_init(&b, &pin, &mv);
-	b.dry_run = true;
+	bal_init_host(&b, root, &pd);
 	bal_configure(&b, cfg, &s->ksm);
 	r = bal_pass(&b, s, &load);
 	if (r < 0)

@@ -172,32 +172,21 @@ static int sample_input(struct bal *b, const struct rt_root *root,
 	return r;
 }
 
-/* A balancer that can change nothing: dry pinning, dry moves. */
+/* A dry-run balancer: it pins nothing and never starts a move. */
 static int suggest(const struct rt_root *root, const struct cfg *cfg,
                    const struct snapshot *s, struct ld_sample *first,
                    uint64_t t0, int ncpus, uint64_t mem_mib, struct idset *nodes)
 {
 	struct pin_dry pd = { 0 };
-	struct pin_backend pin = pin_dry_backend(&pd);
-	struct mv_dry md;
-	struct mv_opts mv;
 	struct bal b;
 	int r;
 
-	mv_dry_init(&md);
-	mv_opts_live(&mv, root);
-	mv.backend = mv_dry_backend(&md);
-	mv.clock = mv_dry_clock;
-	mv.clock_data = &md;
-	mv.free = NULL;
-	bal_init(&b, &pin, &mv);
-	b.dry_run = true;
+	bal_init_host(&b, root, &pd);
 	bal_configure(&b, cfg, &s->ksm);
 	r = sample_input(&b, root, s, first, t0);
 	if (r == 0)
 		r = pol_suggest(&b.in, &b.params, ncpus, mem_mib * 1024, nodes);
 	bal_free(&b);
-	mv_dry_free(&md);
 	pin_dry_free(&pd);
 	return r;
 }

@@ -36,6 +36,16 @@ void bal_init(struct bal *b, const struct pin_backend *pin, const struct mv_opts
 	b->mv = *mv;
 }
 
+void bal_init_host(struct bal *b, const struct rt_root *root, struct pin_dry *dry)
+{
+	struct pin_backend pin = dry ? pin_dry_backend(dry) : pin_live;
+	struct mv_opts mv;
+
+	mv_opts_live(&mv, root);
+	bal_init(b, &pin, &mv);
+	b->dry_run = dry != NULL;
+}
+
 static void stop_job(struct bal_vm *v)
 {
 	if (v->moving)

@@ -66,6 +66,11 @@ struct bal {
 /* Starts a balancer changing the system through PIN and MV (copied). */
 void bal_init(struct bal *b, const struct pin_backend *pin, const struct mv_opts *mv);
 
+/* Starts a balancer on the host under ROOT: live pinning and moves, or,
+ * with DRY (zeroed by the caller, freed with pin_dry_free), a dry run that
+ * records pinning in DRY and never starts a move. */
+void bal_init_host(struct bal *b, const struct rt_root *root, struct pin_dry *dry);
+
 /* Frees everything; moves in progress stop where they are. */
 void bal_free(struct bal *b);
 
