@@ -30,6 +30,7 @@
 #define KEEPALIVE_INTERVAL_S 3
 #define KEEPALIVE_COUNT 3
 #define STOP_WAIT_S 5
+#define SETTLE_MS 3000                  /* a second look after connecting */
 #define MAX_PINS 1024
 #define MAX_EVENTS 1024
 #define MAX_PENDING 64
@@ -73,6 +74,8 @@ struct virtd {
 	int wake_watch;
 	int timer;
 	bool due;                       /* the reconnect timer fired */
+	int settle_timer;
+	bool settle;                    /* the settle timer fired */
 	bool lost;
 	char lost_why[128];
 	bool dirty;
@@ -195,6 +198,16 @@ static void on_timer(int timer, void *opaque)
 	virEventUpdateTimeout(timer, -1);
 }
 
+/* A restarted libvirtd drops domains it fails to reconnect to without an
+ * event, after answering the first list: look again a little later. */
+static void on_settle(int timer, void *opaque)
+{
+	struct virtd *d = opaque;
+
+	d->settle = true;
+	virEventUpdateTimeout(timer, -1);
+}
+
 static void on_wake(int watch, int fd, int events, void *opaque)
 {
 	char buf[64];
@@ -242,6 +255,8 @@ static void drop(struct virtd *d)
 	d->cb_id = -1;
 	d->npending = 0;
 	d->pending_overflow = false;
+	d->settle = false;
+	virEventUpdateTimeout(d->settle_timer, -1);
 	set_connected(d, false);
 }
 
@@ -315,34 +330,53 @@ static void try_connect(struct virtd *d)
 	virEventUpdateTimeout(d->timer, -1);
 }
 
-/* Re-lists; posts CONNECTED the first time, DOMAINS_CHANGED per pending event. */
-static void relist(struct virtd *d, bool refresh)
+static bool same_domains(const struct virt_dom_list *a, const struct virt_dom_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->d[i].uuid, b->d[i].uuid) != 0 || a->d[i].pid != b->d[i].pid)
+			return false;
+	return true;
+}
+
+enum relist_why { RELIST_EVENTS, RELIST_REFRESH, RELIST_SETTLE };
+
+/* Re-lists; posts CONNECTED the first time, DOMAINS_CHANGED per pending
+ * event, for a refresh, and for a settle look that found a change. */
+static void relist(struct virtd *d, enum relist_why why)
 {
 	struct virt_dom_list l;
-	bool was;
+	bool was, same;
 	int ret = virt_list(d->v, d->r, d->pid_dir, &l);
 
 	d->dirty = false;
 	if (ret < 0) {
-		char why[300];
+		char msg[300];
 
-		snprintf(why, sizeof(why), "listing domains failed: %s", virt_last_error());
-		lose(d, why);
+		snprintf(msg, sizeof(msg), "listing domains failed: %s", virt_last_error());
+		lose(d, msg);
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
 	was = d->connected;
+	same = same_domains(&d->list, &l);
 	virt_dom_list_free(&d->list);
 	d->list = l;
 	d->connected = true;
 	pthread_mutex_unlock(&d->lock);
-	if (!was)
+	if (!was) {
 		post_simple(d, VIRTD_CONNECTED, NULL, virt_uri(d->v), 0);
+		virEventUpdateTimeout(d->settle_timer, SETTLE_MS);
+	}
 	for (int i = 0; was && i < d->npending; i++)
 		post_simple(d, VIRTD_DOMAINS_CHANGED, d->pending[i].name, d->pending[i].op, 0);
-	if (was && (refresh || d->pending_overflow))
-		post_simple(d, VIRTD_DOMAINS_CHANGED, NULL,
-		            refresh ? "refresh" : "many events", 0);
+	if (was && why == RELIST_REFRESH)
+		post_simple(d, VIRTD_DOMAINS_CHANGED, NULL, "refresh", 0);
+	else if (was && why == RELIST_SETTLE && !same)
+		post_simple(d, VIRTD_DOMAINS_CHANGED, NULL, "changed without an event", 0);
+	else if (was && d->pending_overflow)
+		post_simple(d, VIRTD_DOMAINS_CHANGED, NULL, "many events", 0);
 	d->npending = 0;
 	d->pending_overflow = false;
 }
@@ -397,7 +431,7 @@ static bool stopping(struct virtd *d)
 
 static void turn(struct virtd *d)
 {
-	bool refresh;
+	bool refresh, settle;
 
 	if (!d->v && d->due)
 		try_connect(d);
@@ -407,8 +441,10 @@ static void turn(struct virtd *d)
 		lose(d, d->lost_why);
 	run_pins(d);
 	refresh = take_flag(d, &d->refresh);
-	if (d->v && !d->lost && (d->dirty || refresh))
-		relist(d, refresh);
+	settle = d->settle;
+	d->settle = false;
+	if (d->v && !d->lost && (d->dirty || refresh || settle))
+		relist(d, refresh ? RELIST_REFRESH : settle ? RELIST_SETTLE : RELIST_EVENTS);
 }
 
 static void free_virtd(struct virtd *d);
@@ -515,6 +551,8 @@ static void free_virtd(struct virtd *d)
 		virEventRemoveHandle(d->wake_watch);
 	if (d->timer >= 0)
 		virEventRemoveTimeout(d->timer);
+	if (d->settle_timer >= 0)
+		virEventRemoveTimeout(d->settle_timer);
 	if (d->wake[0] >= 0)
 		close(d->wake[0]);
 	if (d->wake[1] >= 0)
@@ -537,7 +575,7 @@ static struct virtd *alloc_virtd(const char *uri, const char *pid_dir)
 	if (!d)
 		return NULL;
 	d->efd = d->wake[0] = d->wake[1] = -1;
-	d->wake_watch = d->timer = d->cb_id = -1;
+	d->wake_watch = d->timer = d->settle_timer = d->cb_id = -1;
 	d->backoff_s = BACKOFF_MIN_S;
 	pthread_mutex_init(&d->lock, NULL);
 	d->ev = calloc(MAX_EVENTS, sizeof(*d->ev));
@@ -560,7 +598,8 @@ static int setup_fds(struct virtd *d, sd_event *e)
 	d->wake_watch = virEventAddHandle(d->wake[0], VIR_EVENT_HANDLE_READABLE,
 	                                  on_wake, d, NULL);
 	d->timer = virEventAddTimeout(-1, on_timer, d, NULL);
-	if (d->wake_watch < 0 || d->timer < 0)
+	d->settle_timer = virEventAddTimeout(-1, on_settle, d, NULL);
+	if (d->wake_watch < 0 || d->timer < 0 || d->settle_timer < 0)
 		return -EIO;
 	ret = sd_event_add_io(e, &d->src, d->efd, EPOLLIN, on_efd, d);
 	return ret < 0 ? ret : 0;

@@ -22,8 +22,11 @@ enum virtd_kind {
 	VIRTD_CONNECTED,            /* connected and listed: ndomains */
 	VIRTD_CONNECT_FAILED,       /* could not connect: detail, retry_s */
 	VIRTD_LOST,                 /* connection lost: detail, retry_s */
-	VIRTD_DOMAINS_CHANGED,      /* re-listed after domain's event "detail" (or a refresh) */
-	VIRTD_PIN_DONE,             /* a virtd_pin request finished: err, detail */
+	VIRTD_DOMAINS_CHANGED,      /* re-listed after domain's event "detail"; domain ""
+	                             * for "refresh", "many events", or "changed without
+	                             * an event" (a second look 3 s after connecting) */
+	VIRTD_PIN_DONE,             /* a virtd_pin request finished: err, detail (the CPUs
+	                             * or the error text) */
 };
 
 struct virtd_event {

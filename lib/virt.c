@@ -305,7 +305,7 @@ int virt_check_pid(const struct rt_root *r, pid_t pid, const char *name,
                    int64_t pidfile_mtime, uint64_t *starttime)
 {
 	struct proc_stat st;
-	int64_t btime;
+	int64_t btime = 0;
 	long hz = sysconf(_SC_CLK_TCK);
 	int ret;
 
@@ -361,7 +361,7 @@ static void find_pid(const struct rt_root *r, const char *pid_dir, const char *n
 	pid_t pid;
 	int64_t mtime;
 
-	if (!pid_dir || read_pidfile(pid_dir, name, &pid, &mtime) < 0)
+	if (!pid_dir || !r || read_pidfile(pid_dir, name, &pid, &mtime) < 0)
 		return;
 	if (virt_check_pid(r, pid, name, mtime, &d->starttime) == 0)
 		d->pid = pid;

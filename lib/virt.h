@@ -72,7 +72,7 @@ const char *virt_uri(const struct virt *v);
 bool virt_alive(struct virt *v);
 
 /* Lists the active domains into OUT (caller frees with virt_dom_list_free).
- * PID_DIR (NULL: skip) holds libvirt's NAME.pid files; a PID is taken only
+ * PID_DIR (NULL, or R NULL: skip) holds libvirt's NAME.pid files; a PID is taken only
  * if the process lives under R, its cmdline names guest=NAME and it started
  * before the pid file was written.  Domains that vanish meanwhile are
  * skipped; -errno only when the list itself cannot be had. */
