@@ -11,6 +11,11 @@
 
 #define DESCRIBE_LEN 384
 
+struct pinned {
+	char name[VM_NAME_LEN];
+	struct idset cpus;
+};
+
 struct vmsrc {
 	sd_event *e;
 	const struct rt_root *r;
@@ -20,19 +25,39 @@ struct vmsrc {
 	struct virtd *virtd;            /* NULL: processes only */
 	bool listed;                    /* libvirt answered at least once */
 	bool fallback_said;             /* "managing processes meanwhile" logged */
+	struct pinned *pinned;          /* domains this daemon pinned, and where */
+	int npinned;
 	struct vms_domain *dom;         /* the last list libvirt gave */
 	int ndom;
 	struct vms_domains view;
 	char describe[DESCRIBE_LEN];
 };
 
+static struct pinned *find_pinned(const struct vmsrc *s, const char *name)
+{
+	for (int i = 0; i < s->npinned; i++)
+		if (strcmp(s->pinned[i].name, name) == 0)
+			return &s->pinned[i];
+	return NULL;
+}
+
+/* True if D's vCPU pinning is what this daemon set: a transient domain
+ * has only its live XML, where our own pinning shows as <vcpupin>. */
+static bool pinned_by_us(const struct vmsrc *s, const struct virt_dom *d)
+{
+	const struct pinned *p = find_pinned(s, d->name);
+
+	return p && idset_equal(&p->cpus, &d->vcpu_cpus);
+}
+
 /* Why domain D's XML keeps it out of our hands, or NULL.  A domain with
  * placement='auto' asked for a placement (numad -w): always managed. */
-static const char *leave_why(const struct virt_dom *d, const struct cfg *cfg)
+static const char *leave_why(const struct vmsrc *s, const struct virt_dom *d,
+                             const struct cfg *cfg)
 {
 	if (d->placement_auto || cfg->manage_pinned_domains)
 		return NULL;
-	if (d->xml_pinned)
+	if (d->xml_pinned && !pinned_by_us(s, d))
 		return "its domain XML pins its vCPUs or emulator (manage_pinned_domains = no)";
 	if (d->numatune_static)
 		return "its domain XML fixes its memory nodes with <numatune> (manage_pinned_domains = no)";
@@ -57,7 +82,7 @@ static bool take_list(struct vmsrc *s, const struct cfg *cfg)
 		nd[i].pid = l.d[i].pid;
 		nd[i].starttime = l.d[i].starttime;
 		nd[i].nvcpus = l.d[i].nvcpus;
-		nd[i].leave_why = leave_why(&l.d[i], cfg);
+		nd[i].leave_why = leave_why(s, &l.d[i], cfg);
 	}
 	free(s->dom);
 	s->dom = nd;
@@ -152,11 +177,31 @@ const struct vms_domains *vmsrc_domains(struct vmsrc *s, const struct cfg *cfg)
 	return &s->view;
 }
 
+/* Remembers that NAME was pinned to CPUS (forgotten with the daemon: a
+ * restarted daemon takes a transient domain's pinning for an admin's). */
+static void remember(struct vmsrc *s, const char *name, const struct idset *cpus)
+{
+	struct pinned *p = find_pinned(s, name);
+
+	if (!p) {
+		p = realloc(s->pinned, (size_t)(s->npinned + 1) * sizeof(*p));
+		if (!p)
+			return;
+		s->pinned = p;
+		p = &s->pinned[s->npinned++];
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	}
+	p->cpus = *cpus;
+}
+
 int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus)
 {
 	struct vmsrc *s = ctx;
+	int r = s->virtd ? virtd_pin(s->virtd, name, cpus) : -ENOTCONN;
 
-	return s->virtd ? virtd_pin(s->virtd, name, cpus) : -ENOTCONN;
+	if (r >= 0)
+		remember(s, name, cpus);
+	return r;
 }
 
 const char *vmsrc_describe(struct vmsrc *s)
@@ -187,5 +232,6 @@ void vmsrc_stop(struct vmsrc *s)
 		return;
 	virtd_stop(s->virtd);
 	free(s->dom);
+	free(s->pinned);
 	free(s);
 }
