@@ -104,7 +104,6 @@ static void set_status(struct loop *l, const struct snapshot *s, bool priming)
 		*p = ' ';
 }
 
-/* One pass: observe, decide, pin, and hand the moves to the step source. */
 /* The configuration of a pass: the file's, plus the PIDs included or
  * excluded at run time. */
 static void effective(const struct loop *l, struct cfg *c)
@@ -118,6 +117,7 @@ static void effective(const struct loop *l, struct cfg *c)
 			c->exclude_pids.pid[c->exclude_pids.n++] = l->exclude.pid[i];
 }
 
+/* One pass: observe, decide, pin, and hand the moves to the step source. */
 static void pass(struct loop *l)
 {
 	struct snapshot s;
