@@ -400,6 +400,7 @@ static void init_bal(struct loop *l)
 {
 	bal_init_host(&l->bal, l->o->root, l->o->dry_run ? &l->pin_dry : NULL);
 	l->bal.dom_pin.pin = vmsrc_pin;
+	l->bal.dom_pin.mems = vmsrc_set_mems;
 	l->bal.dom_pin.ctx = l->src;
 }
 

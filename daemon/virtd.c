@@ -37,7 +37,8 @@
 
 struct pin_req {
 	char name[VM_NAME_LEN];
-	struct idset cpus;
+	bool mems;                      /* memory nodes (virt_set_mems), else CPUs */
+	struct idset cpus;              /* CPUs, or memory nodes */
 };
 
 struct lifecycle {
@@ -103,6 +104,7 @@ const char *virtd_kind_name(enum virtd_kind kind)
 		[VIRTD_LOST] = "lost",
 		[VIRTD_DOMAINS_CHANGED] = "domains-changed",
 		[VIRTD_PIN_DONE] = "pin-done",
+		[VIRTD_MEMS_DONE] = "mems-done",
 	};
 
 	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
@@ -381,6 +383,14 @@ static void relist(struct virtd *d, enum relist_why why)
 	d->pending_overflow = false;
 }
 
+static int run_req(struct virtd *d, const struct pin_req *q)
+{
+	if (!d->v)
+		return -ENOTCONN;
+	return q->mems ? virt_set_mems(d->v, q->name, &q->cpus) :
+	                 virt_pin(d->v, q->name, &q->cpus);
+}
+
 /* Runs the queued pins; the list is refreshed afterwards (silently). */
 static void run_pins(struct virtd *d)
 {
@@ -394,12 +404,12 @@ static void run_pins(struct virtd *d)
 	d->npins = 0;
 	pthread_mutex_unlock(&d->lock);
 	for (int i = 0; i < n; i++) {
-		int ret = d->v ? virt_pin(d->v, reqs[i].name, &reqs[i].cpus) : -ENOTCONN;
+		int ret = run_req(d, &reqs[i]);
 		char cpus[256];
 
 		if (ret == 0 && idset_format(&reqs[i].cpus, cpus, sizeof(cpus)) < 0)
 			snprintf(cpus, sizeof(cpus), "(a long list)");
-		post_simple(d, VIRTD_PIN_DONE, reqs[i].name,
+		post_simple(d, reqs[i].mems ? VIRTD_MEMS_DONE : VIRTD_PIN_DONE, reqs[i].name,
 		            ret == 0 ? cpus : ret == -ENOTCONN ? "not connected" :
 		            virt_last_error(), ret);
 	}
@@ -502,6 +512,14 @@ static void log_event(const struct virtd *d, const struct virtd_event *ev)
 			       ev->detail);
 		else
 			log_vm(LOG_DEBUG, ev->domain, 0, -1, "libvirt: pinned to CPUs %s",
+			       ev->detail);
+		break;
+	case VIRTD_MEMS_DONE:
+		if (ev->err < 0)
+			log_vm(LOG_WARNING, ev->domain, 0, -1, "libvirt: cannot widen its memory "
+			       "nodes: %s; its memory stays where it is", ev->detail);
+		else
+			log_vm(LOG_INFO, ev->domain, 0, -1, "libvirt: memory nodes now %s",
 			       ev->detail);
 		break;
 	}
@@ -664,13 +682,13 @@ bool virtd_connected(struct virtd *d)
 	return v;
 }
 
-/* Adds or replaces the request for NAME; d->lock held. */
-static int queue_pin(struct virtd *d, const char *name, const struct idset *cpus)
+/* Adds or replaces the request of its kind for NAME; d->lock held. */
+static int queue_pin(struct virtd *d, const char *name, bool mems, const struct idset *cpus)
 {
 	struct pin_req *p;
 
 	for (int i = 0; i < d->npins; i++) {
-		if (strcmp(d->pins[i].name, name) == 0) {
+		if (strcmp(d->pins[i].name, name) == 0 && d->pins[i].mems == mems) {
 			d->pins[i].cpus = *cpus;
 			return 0;
 		}
@@ -682,21 +700,32 @@ static int queue_pin(struct virtd *d, const char *name, const struct idset *cpus
 		return -ENOMEM;
 	d->pins = p;
 	snprintf(p[d->npins].name, VM_NAME_LEN, "%s", name);
+	p[d->npins].mems = mems;
 	p[d->npins].cpus = *cpus;
 	d->npins++;
 	return 0;
 }
 
-int virtd_pin(struct virtd *d, const char *name, const struct idset *cpus)
+static int request(struct virtd *d, const char *name, bool mems, const struct idset *set)
 {
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
-	ret = d->connected ? queue_pin(d, name, cpus) : -ENOTCONN;
+	ret = d->connected ? queue_pin(d, name, mems, set) : -ENOTCONN;
 	pthread_mutex_unlock(&d->lock);
 	if (ret == 0)
 		wake(d);
 	return ret;
+}
+
+int virtd_pin(struct virtd *d, const char *name, const struct idset *cpus)
+{
+	return request(d, name, false, cpus);
+}
+
+int virtd_set_mems(struct virtd *d, const char *name, const struct idset *nodes)
+{
+	return request(d, name, true, nodes);
 }
 
 void virtd_refresh(struct virtd *d)

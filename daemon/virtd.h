@@ -27,6 +27,7 @@ enum virtd_kind {
 	                             * an event" (a second look 3 s after connecting) */
 	VIRTD_PIN_DONE,             /* a virtd_pin request finished: err, detail (the CPUs
 	                             * or the error text) */
+	VIRTD_MEMS_DONE,            /* a virtd_set_mems request finished: err, detail */
 };
 
 struct virtd_event {
@@ -64,6 +65,10 @@ bool virtd_connected(struct virtd *d);
  * VIRTD_PIN_DONE.  0, -ENOTCONN, -EAGAIN when the queue is full. */
 int virtd_pin(struct virtd *d, const char *name, const struct idset *cpus);
 
+/* Queues setting domain NAME's memory nodes to NODES (virt_set_mems);
+ * the result arrives as VIRTD_MEMS_DONE.  As virtd_pin otherwise. */
+int virtd_set_mems(struct virtd *d, const char *name, const struct idset *nodes);
+
 /* Asks for a re-list; VIRTD_DOMAINS_CHANGED (detail "refresh") follows. */
 void virtd_refresh(struct virtd *d);
 
@@ -71,7 +76,8 @@ void virtd_refresh(struct virtd *d);
  * seconds: a worker stuck in a libvirt call is left to finish alone. */
 void virtd_stop(struct virtd *d);
 
-/* "connected", "connect-failed", "lost", "domains-changed", "pin-done". */
+/* "connected", "connect-failed", "lost", "domains-changed", "pin-done",
+ * "mems-done". */
 const char *virtd_kind_name(enum virtd_kind kind);
 
 #endif

@@ -51,11 +51,18 @@ static bool pinned_by_us(const struct vmsrc *s, const struct virt_dom *d)
 }
 
 /* Why domain D's XML keeps it out of our hands, or NULL.  A domain with
- * placement='auto' asked for a placement (numad -w): always managed. */
+ * placement='auto' asked for a placement (numad -w) and is managed, as
+ * long as libvirt can widen its memory nodes for a move. */
 static const char *leave_why(const struct vmsrc *s, const struct virt_dom *d,
                              const struct cfg *cfg)
 {
-	if (d->placement_auto || cfg->manage_pinned_domains)
+	if (cfg->manage_pinned_domains)
+		return NULL;
+	/* Its vCPUs could move, its memory could not follow. */
+	if (d->mems_fixed)
+		return "libvirt fixes its memory nodes (<numatune> mode strict) and cannot "
+		       "change them while it runs; mode='restrictive' can be (manage_pinned_domains = no)";
+	if (d->placement_auto)
 		return NULL;
 	if (d->xml_pinned && !pinned_by_us(s, d))
 		return "its domain XML pins its vCPUs or emulator (manage_pinned_domains = no)";
@@ -115,6 +122,7 @@ static void on_virtd(void *data, const struct virtd_event *ev)
 				   s->uri, s->ndom);
 		break;
 	case VIRTD_PIN_DONE:
+	case VIRTD_MEMS_DONE:
 		break;
 	}
 }
@@ -202,6 +210,13 @@ int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus)
 	if (r >= 0)
 		remember(s, name, cpus);
 	return r;
+}
+
+int vmsrc_set_mems(void *ctx, const char *name, const struct idset *nodes)
+{
+	struct vmsrc *s = ctx;
+
+	return s->virtd ? virtd_set_mems(s->virtd, name, nodes) : -ENOTCONN;
 }
 
 const char *vmsrc_describe(struct vmsrc *s)

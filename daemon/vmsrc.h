@@ -41,6 +41,9 @@ const struct vms_domains *vmsrc_domains(struct vmsrc *s, const struct cfg *cfg);
 /* bal_dom_pin_fn: queues pinning domain NAME to CPUS (CTX is the vmsrc). */
 int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus);
 
+/* bal_dom_pin_fn: queues widening domain NAME's memory nodes to NODES. */
+int vmsrc_set_mems(void *ctx, const char *name, const struct idset *nodes);
+
 /* One line for status: "libvirt qemu:///system (3 domains)", "processes
  * (libvirt qemu:///system not reachable)", "processes". */
 const char *vmsrc_describe(struct vmsrc *s);

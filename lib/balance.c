@@ -361,6 +361,41 @@ static void plan_move(struct bal *b, struct bal_vm *v, const struct idset *home,
 	v->budget = budget;
 }
 
+/* A domain's memory nodes (libvirt's numatune, cpuset.mems) must hold HOME
+ * before the engine can move memory there: move_pages(2) refuses other
+ * nodes.  They are widened through libvirt and never narrowed (narrowing
+ * has the kernel migrate every page outside the set at once).  True while
+ * the move must wait for them. */
+static bool mems_wait(struct bal *b, struct bal_vm *v, const struct vm *vm,
+                      const struct idset *home)
+{
+	const struct idset *allowed = &vm->info.status.mems_allowed;
+	struct idset want;
+	char list[128];
+	int r = 0;
+
+	if (!vm->domain || idset_empty(allowed))
+		return false;
+	idset_or(&want, allowed, home);
+	if (idset_equal(&want, allowed))
+		return false;
+	if (idset_equal(&v->widening, &want))
+		return true;    /* asked already; libvirt's answer is logged */
+	v->widening = want;
+	idset_format(&want, list, sizeof(list));
+	if (!b->dry_run)
+		r = b->dom_pin.mems ? b->dom_pin.mems(b->dom_pin.ctx, vm->name, &want) : -ENOTCONN;
+	if (r < 0)
+		log_vm(LOG_WARNING, vm->name, vm->pid, -1, "cannot widen its memory nodes "
+		       "to %s through libvirt: %s; its memory stays where it is", list,
+		       strerror(-r));
+	else
+		log_vm(LOG_INFO, vm->name, vm->pid, -1, "memory nodes %s %s through libvirt "
+		       "before its memory moves", b->dry_run ? "would be widened to" :
+		       "widened to", list);
+	return true;
+}
+
 static void act(struct bal *b, const struct snapshot *s)
 {
 	for (int i = 0; i < b->res.n; i++) {
@@ -377,8 +412,12 @@ static void act(struct bal *b, const struct snapshot *s)
 			log_vm(LOG_DEBUG, vm->name, vm->pid, -1, "%s", d->why);
 		if (d->verdict != POL_MOVE && d->verdict != POL_SETTLE && d->verdict != POL_STAY)
 			continue;
+		uint64_t budget = d->verdict == POL_STAY ? 0 : d->budget_kib * KIB;
+
 		pin_vm(b, v, vm, &s->topo, d);
-		plan_move(b, v, &d->home, d->verdict == POL_STAY ? 0 : d->budget_kib * KIB);
+		if (budget && mems_wait(b, v, vm, &d->home))
+			budget = 0;
+		plan_move(b, v, &d->home, budget);
 	}
 }
 

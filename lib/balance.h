@@ -34,10 +34,12 @@ struct bal_vm {
 	uint64_t left_kib;              /* what the last finished move left behind
 	                                 * (shared, KSM over the limit, refused) ... */
 	struct idset left_home;         /* ... when moving to this home */
+	struct idset widening;          /* memory nodes asked of libvirt for a move */
 };
 
-/* Pins libvirt domain NAME's vCPUs and emulator to CPUS; 0 or -errno. */
-typedef int bal_dom_pin_fn(void *ctx, const char *name, const struct idset *cpus);
+/* Pins libvirt domain NAME's vCPUs and emulator to CPUS, or (as the mems
+ * callback) widens its memory nodes to SET; 0 or -errno. */
+typedef int bal_dom_pin_fn(void *ctx, const char *name, const struct idset *set);
 
 struct bal {
 	struct pol_params params;
@@ -50,6 +52,7 @@ struct bal {
 	struct pin_backend pin;
 	struct {
 		bal_dom_pin_fn *pin;    /* NULL: no libvirt, domains cannot be pinned */
+		bal_dom_pin_fn *mems;   /* NULL: their memory nodes cannot be widened */
 		void *ctx;
 	} dom_pin;
 	struct mv_opts mv;

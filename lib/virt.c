@@ -213,6 +213,10 @@ static void parse_numatune(xmlXPathContextPtr ctx, struct virt_dom *d)
 	                     (nodeset || xp_exists(ctx, "/domain/numatune/memnode"));
 	d->numatune_strict = d->numatune_static &&
 	                     (!mode || str_is(mode, "strict") || str_is(mode, "restrictive"));
+	/* libvirt 9.0: "change of nodeset for running domain requires
+	 * restrictive numa mode" (seen by tests/libvirt/check-libvirtd). */
+	d->mems_fixed = (d->numatune_static || d->placement_auto) &&
+	                (!mode || str_is(mode, "strict"));
 	idset_clear(&d->mem_nodes);
 	if (nodeset && idset_parse(&d->mem_nodes, nodeset) < 0)
 		idset_clear(&d->mem_nodes);
@@ -619,5 +623,28 @@ int virt_pin(struct virt *v, const char *name, const struct idset *cpus)
 	ret = pin_dom(dom, map, maplen);
 	virDomainFree(dom);
 	free(map);
+	return ret;
+}
+
+int virt_set_mems(struct virt *v, const char *name, const struct idset *nodes)
+{
+	char list[256];
+	virTypedParameter p;
+	virDomainPtr dom;
+	int ret;
+
+	last_error[0] = '\0';
+	if (idset_empty(nodes) || idset_format(nodes, list, sizeof(list)) < 0)
+		return -EINVAL;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.field, sizeof(p.field), "%s", VIR_DOMAIN_NUMA_NODESET);
+	p.type = VIR_TYPED_PARAM_STRING;
+	p.value.s = list;
+	dom = lookup(v, name);
+	if (!dom)
+		return lv_error(name);
+	ret = virDomainSetNumaParameters(dom, &p, 1, VIR_DOMAIN_AFFECT_LIVE) < 0 ?
+	      lv_error(name) : 0;
+	virDomainFree(dom);
 	return ret;
 }

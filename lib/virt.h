@@ -39,6 +39,10 @@ struct virt_dom {
 	bool numatune_static;       /* <numatune> memory/memnode with a nodeset, placement static */
 	bool numatune_strict;       /* ... and its memory mode is strict (or restrictive) */
 	bool placement_auto;        /* vcpu or numatune placement='auto' (numad -w asked) */
+	bool mems_fixed;            /* libvirt confines its memory (numatune mode strict,
+	                             * the default, with a nodeset or placement auto) and
+	                             * refuses to change the nodes while it runs; only
+	                             * mode='restrictive' can be widened live */
 	struct idset mem_nodes;     /* numatune nodeset as in the XML; empty if none/unparsed */
 	struct idset vcpu_cpus;     /* union of the live pinning of all vCPUs */
 };
@@ -83,6 +87,12 @@ int virt_list(struct virt *v, const struct rt_root *r, const char *pid_dir,
  * uuid) to CPUS, live; 0 or -errno (-ENOENT: no such domain, -EINVAL: CPUS
  * empty or beyond the host's CPUs). */
 int virt_pin(struct virt *v, const char *name, const struct idset *cpus);
+
+/* Sets domain NAME's memory nodes (numatune nodeset, cpuset.mems) to NODES,
+ * live: the daemon only ever widens them, so that the engine may move the
+ * memory (narrowing would have the kernel migrate every page at once).
+ * 0 or -errno (libvirt refuses it for a non-strict numatune mode). */
+int virt_set_mems(struct virt *v, const char *name, const struct idset *nodes);
 
 /* Fills D's XML-derived fields (xml_pinned, numatune_*, placement_auto,
  * mem_nodes) from domain XML text; -EINVAL if it is not a domain XML. */

@@ -2,6 +2,7 @@
  *
  *   virt_probe [-c URI] [-p PIDDIR] list          one line per active domain
  *   virt_probe [-c URI] pin DOMAIN CPULIST        pins through virt_pin
+ *   virt_probe [-c URI] mems DOMAIN NODELIST      memory nodes through virt_set_mems
  *   virt_probe [-c URI] [-p PIDDIR] watch [SECS]  runs virtd, one line per event
  *
  * Used by tests/libvirt/check-libvirtd; exit 0 on success, 1 on failure.
@@ -30,10 +31,11 @@ static void print_dom(const char *prefix, const struct virt_dom *d)
 	idset_format(&d->mem_nodes, nodes, sizeof(nodes));
 	printf("%sname=%s uuid=%s pid=%d starttime=%llu nvcpus=%d mem_kib=%llu persistent=%d "
 	       "xml_pinned=%d numatune_static=%d numatune_strict=%d placement_auto=%d "
-	       "mem_nodes=%s vcpu_cpus=%s\n", prefix, d->name, d->uuid, (int)d->pid,
-	       (unsigned long long)d->starttime, d->nvcpus, (unsigned long long)d->mem_kib,
-	       d->persistent, d->xml_pinned, d->numatune_static, d->numatune_strict,
-	       d->placement_auto, nodes[0] ? nodes : "-", cpus[0] ? cpus : "-");
+	       "mems_fixed=%d mem_nodes=%s vcpu_cpus=%s\n", prefix, d->name, d->uuid,
+	       (int)d->pid, (unsigned long long)d->starttime, d->nvcpus,
+	       (unsigned long long)d->mem_kib, d->persistent, d->xml_pinned,
+	       d->numatune_static, d->numatune_strict, d->placement_auto, d->mems_fixed,
+	       nodes[0] ? nodes : "-", cpus[0] ? cpus : "-");
 }
 
 static int do_list(const char *uri, const char *pid_dir, const struct rt_root *r)
@@ -57,19 +59,20 @@ static int do_list(const char *uri, const char *pid_dir, const struct rt_root *r
 	return ret < 0;
 }
 
-static int do_pin(const char *uri, const char *name, const char *list)
+/* pin: virt_pin to the CPUs in LIST; mems: virt_set_mems to the nodes. */
+static int do_pin(const char *uri, const char *name, const char *list, bool mems)
 {
 	struct idset cpus;
 	struct virt *v;
 	int ret;
 
 	if (idset_parse(&cpus, list) < 0) {
-		fprintf(stderr, "virt_probe: bad CPU list %s\n", list);
+		fprintf(stderr, "virt_probe: bad list %s\n", list);
 		return 1;
 	}
 	ret = virt_open(uri, &v);
 	if (ret == 0) {
-		ret = virt_pin(v, name, &cpus);
+		ret = mems ? virt_set_mems(v, name, &cpus) : virt_pin(v, name, &cpus);
 		virt_close(v);
 	}
 	if (ret < 0)
@@ -141,7 +144,7 @@ static int do_watch(const char *uri, const char *pid_dir, const struct rt_root *
 static int usage(void)
 {
 	fprintf(stderr, "usage: virt_probe [-c URI] [-p PIDDIR] list | pin DOMAIN CPUS | "
-	        "watch [SECONDS]\n");
+	        "mems DOMAIN NODES | watch [SECONDS]\n");
 	return 2;
 }
 
@@ -167,7 +170,9 @@ int main(int argc, char **argv)
 	if (strcmp(argv[optind], "list") == 0)
 		ret = do_list(uri, pid_dir, r);
 	else if (strcmp(argv[optind], "pin") == 0 && optind + 2 < argc)
-		ret = do_pin(uri, argv[optind + 1], argv[optind + 2]);
+		ret = do_pin(uri, argv[optind + 1], argv[optind + 2], false);
+	else if (strcmp(argv[optind], "mems") == 0 && optind + 2 < argc)
+		ret = do_pin(uri, argv[optind + 1], argv[optind + 2], true);
 	else if (strcmp(argv[optind], "watch") == 0)
 		ret = do_watch(uri, pid_dir, r, optind + 1 < argc ? atoi(argv[optind + 1]) : 0);
 	else

@@ -329,6 +329,62 @@ static void domains_and_reserved(void **state)
 	rig_free(&g);
 }
 
+/* A domain confined by libvirt to node 0 (strict numatune: Mems_allowed 0)
+ * and given home 1: its memory nodes are widened through libvirt to 0-1
+ * first (asked once), and only then does its memory move; a process
+ * confined the same way is an admin's business (left alone, not widened). */
+static void domain_memory_nodes_widened(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct ld_sample l;
+	struct dom_calls pins = { 0 }, mems = { 0 };
+	struct idset want;
+
+	(void)state;
+	rig_init(&g, 64 * 1024);
+	g.dry.query_node = 0;
+	g.b.dom_pin.pin = record_dom_pin;
+	g.b.dom_pin.mems = record_dom_pin;
+	g.b.dom_pin.ctx = &pins;
+	snap_init(&s, 1);
+	/* as in move_within_budget: node 0 busy and under its reserve, so the
+	 * VM goes to node 1 with its 256 MiB to move */
+	vm_fill(&s.vms.vm[0], 100, 256 * 1024, 0, 0);
+	s.vms.vm[0].info.stat.utime = 950;
+	s.topo.node[0].mem_free_kib = 256 * 1024;
+	s.vms.vm[0].domain = true;
+	snprintf(s.vms.vm[0].name, sizeof(s.vms.vm[0].name), "db");
+	idset_parse(&s.vms.vm[0].info.status.mems_allowed, "0");
+	load_at(&l, 3, 1000);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(g.b.res.d[0].verdict, POL_MOVE);
+	/* pinned, and asked to widen (both recorded in PINS: one callback) */
+	assert_int_equal(pins.n, 2);
+	idset_clear(&want);
+	idset_add(&want, 0);
+	idset_add(&want, 1);
+	assert_true(idset_equal(&pins.cpus, &want));
+	assert_int_equal(bal_pending(&g.b), 0);         /* the move waits */
+
+	/* libvirt has not done it yet: no second request, still waiting */
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "2-3");     /* pinned */
+	g.b.dom_pin.ctx = &mems;
+	load_at(&l, 4, 1000);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(mems.n, 0);
+	assert_int_equal(bal_pending(&g.b), 0);
+
+	/* widened: the engine gets its budget */
+	idset_parse(&s.vms.vm[0].info.status.mems_allowed, "0-1");
+	load_at(&l, 5, 1000);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(mems.n, 0);
+	assert_true(bal_pending(&g.b) > 0);
+	snap_done(&s);
+	rig_free(&g);
+}
+
 /* Memory and threads on node 0, where others keep 1.5 CPUs busy: no room
  * for its CPUs, so it goes to node 1;
  * the move's memory goes in steps, never more than the interval budget. */
@@ -456,6 +512,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(domains_and_reserved),
+		cmocka_unit_test(domain_memory_nodes_widened),
 		cmocka_unit_test(input_figures),
 		cmocka_unit_test(admin_settings),
 		cmocka_unit_test(pass_pins_and_moves),

@@ -285,17 +285,27 @@ static void test_parse_xml(void **state)
 	                                "</domain>", &d), 0);
 	assert_true(d.placement_auto);
 	assert_false(d.xml_pinned);            /* libvirt's cpuset under placement auto */
+	assert_true(d.mems_fixed);             /* numatune follows: mode strict */
+	assert_int_equal(virt_parse_xml("<domain><vcpu placement='auto'>2</vcpu><numatune>"
+	                                "<memory mode='restrictive' placement='auto'/>"
+	                                "</numatune></domain>", &d), 0);
+	assert_true(d.placement_auto);
+	assert_false(d.mems_fixed);            /* restrictive: widened live */
+	assert_int_equal(virt_parse_xml("<domain><vcpu>2</vcpu></domain>", &d), 0);
+	assert_false(d.mems_fixed);            /* no numatune: not confined */
 	assert_int_equal(virt_parse_xml("<domain><cputune><iothreadpin iothread='1' "
 	                                "cpuset='1'/></cputune></domain>", &d), 0);
 	assert_true(d.xml_pinned);
 	assert_int_equal(virt_parse_xml("<domain><numatune><memnode cellid='0' mode='strict' "
 	                                "nodeset='1'/></numatune></domain>", &d), 0);
 	assert_true(d.numatune_static && d.numatune_strict);
+	assert_true(d.mems_fixed);
 	assert_true(idset_empty(&d.mem_nodes));
 	assert_int_equal(virt_parse_xml("<domain><numatune><memory mode='interleave' "
 	                                "nodeset='0-1,^1'/></numatune></domain>", &d), 0);
 	assert_true(d.numatune_static);
 	assert_false(d.numatune_strict);
+	assert_false(d.mems_fixed);            /* interleave: no cgroup confinement */
 	assert_true(idset_empty(&d.mem_nodes)); /* exclusion syntax: not parsed */
 	assert_int_equal(virt_parse_xml("<network/>", &d), -EINVAL);
 	assert_int_equal(virt_parse_xml("<domain><vcpu", &d), -EINVAL);
