@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MIB(kib) ((kib) / 1024)
 
@@ -180,7 +181,7 @@ static void print_vm_ksm(FILE *f, const struct proc_ksm *k)
 {
 	if (k->has_merging_pages)
 		fprintf(f, "    KSM: %" PRIu64 " pages merged (%" PRIu64 " MiB)\n",
-			k->merging_pages, k->merging_pages * 4 / 1024);
+			k->merging_pages, k->merging_pages * (uint64_t)sysconf(_SC_PAGESIZE) >> 20);
 	else if (!k->has_stat)
 		fputs("    KSM: no per-process counters (kernel < 5.19 or KSM absent)\n", f);
 	if (k->has_zero_pages && k->zero_pages)
