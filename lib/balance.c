@@ -361,22 +361,27 @@ static void plan_move(struct bal *b, struct bal_vm *v, const struct idset *home,
 	v->budget = budget;
 }
 
-/* A domain's memory nodes (libvirt's numatune, cpuset.mems) must hold HOME
- * before the engine can move memory there: move_pages(2) refuses other
- * nodes.  They are widened through libvirt and never narrowed (narrowing
- * has the kernel migrate every page outside the set at once).  True while
- * the move must wait for them. */
+/* A domain's memory nodes (libvirt's numatune, cpuset.mems) must hold the
+ * memory nodes of HOME before the engine can move memory there:
+ * move_pages(2) refuses other nodes.  They are widened through libvirt and
+ * never narrowed (narrowing has the kernel migrate every page outside the
+ * set at once).  True while the move must wait for them. */
 static bool mems_wait(struct bal *b, struct bal_vm *v, const struct vm *vm,
-                      const struct idset *home)
+                      const struct topo *t, const struct idset *home)
 {
 	const struct idset *allowed = &vm->info.status.mems_allowed;
-	struct idset want;
+	struct idset want = *allowed;
 	char list[128];
 	int r = 0;
 
 	if (!vm->domain || idset_empty(allowed))
 		return false;
-	idset_or(&want, allowed, home);
+	IDSET_FOREACH(id, home) {
+		int i = topo_index(t, id);
+
+		if (i >= 0 && t->node[i].has_memory)
+			idset_add(&want, id);   /* a memoryless node is never in the set */
+	}
 	if (idset_equal(&want, allowed))
 		return false;
 	if (idset_equal(&v->widening, &want))
@@ -415,7 +420,7 @@ static void act(struct bal *b, const struct snapshot *s)
 		uint64_t budget = d->verdict == POL_STAY ? 0 : d->budget_kib * KIB;
 
 		pin_vm(b, v, vm, &s->topo, d);
-		if (budget && mems_wait(b, v, vm, &d->home))
+		if (budget && mems_wait(b, v, vm, &s->topo, &d->home))
 			budget = 0;
 		plan_move(b, v, &d->home, budget);
 	}
