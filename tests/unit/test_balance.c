@@ -385,6 +385,55 @@ static void domain_memory_nodes_widened(void **state)
 	rig_free(&g);
 }
 
+/* The same with node 1 memoryless (CPUs only) and node 2 holding memory:
+ * Mems_allowed never lists a memoryless node, so a home that takes one for
+ * its CPUs must not wait for it to be added. */
+static void domain_home_with_memoryless_node(void **state)
+{
+	static int dist[9] = { 10, 20, 20, 20, 10, 20, 20, 20, 10 };
+	struct rig g;
+	struct snapshot s;
+	struct ld_sample l;
+	struct dom_calls calls = { 0 };
+
+	(void)state;
+	rig_init(&g, 64 * 1024);
+	g.dry.query_node = 0;
+	g.b.dom_pin.pin = record_dom_pin;
+	g.b.dom_pin.mems = record_dom_pin;
+	g.b.dom_pin.ctx = &calls;
+	snap_init(&s, 1);
+	free(s.topo.node);
+	s.topo.nr = 3;
+	s.topo.node = calloc(3, sizeof(*s.topo.node));
+	assert_non_null(s.topo.node);
+	for (int i = 0; i < 3; i++) {
+		s.topo.node[i].id = i;
+		s.topo.node[i].has_memory = i != 1;
+		s.topo.node[i].mem_total_kib = i != 1 ? 8 * GIB_KIB : 0;
+		s.topo.node[i].mem_free_kib = i != 1 ? 6 * GIB_KIB : 0;
+	}
+	idset_parse(&s.topo.node[0].cpus, "0-1");
+	idset_parse(&s.topo.node[1].cpus, "2-3");
+	idset_parse(&s.topo.online_cpus, "0-3");
+	s.topo.dist = dist;
+	vm_fill(&s.vms.vm[0], 100, 256 * 1024, 0, 0);
+	s.vms.vm[0].info.stat.utime = 950;
+	s.topo.node[0].mem_free_kib = 256 * 1024;
+	s.vms.vm[0].domain = true;
+	idset_parse(&s.vms.vm[0].info.status.mems_allowed, "0,2");
+	load_at(&l, 3, 1000);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_true(idset_has(&g.b.res.d[0].home, 1));      /* CPUs from node 1 */
+	assert_true(idset_has(&g.b.res.d[0].home, 2));      /* memory on node 2 */
+	assert_true(bal_pending(&g.b) > 0);                 /* no wait for node 1 */
+	for (int i = 0; i < calls.n; i++)
+		assert_false(idset_has(&calls.cpus, 1) && idset_has(&calls.cpus, 0) &&
+		             idset_has(&calls.cpus, 2));
+	snap_done(&s);
+	rig_free(&g);
+}
+
 /* Memory and threads on node 0, where others keep 1.5 CPUs busy: no room
  * for its CPUs, so it goes to node 1;
  * the move's memory goes in steps, never more than the interval budget. */
@@ -513,6 +562,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(domains_and_reserved),
 		cmocka_unit_test(domain_memory_nodes_widened),
+		cmocka_unit_test(domain_home_with_memoryless_node),
 		cmocka_unit_test(input_figures),
 		cmocka_unit_test(admin_settings),
 		cmocka_unit_test(pass_pins_and_moves),
