@@ -21,6 +21,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "numad_compat.h"
+#include "fakectl.h"
 
 #define MAXARGS 32
 
@@ -311,59 +312,6 @@ static void test_apply_full(void **state)
 
 /* ---- the client side ---- */
 
-struct fake {
-	char dir[64];
-	int fd;
-	const char *reply;
-	char request[256];
-	pthread_t thread;
-};
-
-static void *serve_one(void *data)
-{
-	struct fake *d = data;
-	int c = accept(d->fd, NULL, NULL);
-	ssize_t n, len = 0;
-
-	if (c < 0)
-		return NULL;
-	while (len < (ssize_t)sizeof(d->request) - 1 &&
-	       (n = read(c, d->request + len, sizeof(d->request) - 1 - (size_t)len)) > 0)
-		len += n;
-	d->request[len] = '\0';
-	if (write(c, d->reply, strlen(d->reply)) < 0)
-		d->request[0] = '\0';
-	close(c);
-	return NULL;
-}
-
-static void fake_start(struct fake *d, const char *reply)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-
-	memset(d, 0, sizeof(*d));
-	strcpy(d->dir, "/tmp/kn-compat.XXXXXX");
-	assert_non_null(mkdtemp(d->dir));
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", d->dir, CTL_SOCKET);
-	d->fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(d->fd >= 0);
-	assert_int_equal(bind(d->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(d->fd, 4), 0);
-	d->reply = reply;
-	assert_int_equal(pthread_create(&d->thread, NULL, serve_one, d), 0);
-}
-
-static void fake_stop(struct fake *d)
-{
-	char path[128];
-
-	shutdown(d->fd, SHUT_RDWR);
-	pthread_join(d->thread, NULL);
-	close(d->fd);
-	snprintf(path, sizeof(path), "%s/%s", d->dir, CTL_SOCKET);
-	unlink(path);
-	rmdir(d->dir);
-}
 
 struct out {
 	char *o, *e;
