@@ -182,7 +182,10 @@ int mv_alive_proc(void *data, pid_t pid)
 	struct proc_stat st;
 	int r = proc_read_stat(data, pid, 0, &st);
 
-	if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X')))
+	/* Killed but not yet a zombie: its memory map is already gone (no
+	 * resident page), and its pagemap reads empty. */
+	if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X' ||
+	                               st.rss_pages == 0)))
 		return -ESRCH;
 	return 0;
 }
@@ -479,6 +482,10 @@ static int run_chunk(struct mv_job *j, const struct plan_chunk *c, struct mv_ste
 
 static int end_job(struct mv_job *j, int r)
 {
+	/* A process that is exiting also fails reads of its pages. */
+	if (r < 0 && r != -ESRCH && r != -ENOSPC && j->o->alive &&
+	    j->o->alive(j->o->alive_data, j->pid) == -ESRCH)
+		r = -ESRCH;
 	if (r == 0)
 		j->state = MV_DONE;
 	else if (r == -ESRCH)

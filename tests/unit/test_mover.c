@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mover.h"
+#include "tmptree.h"
 
 #define PG 4096u
 #define HUGE (512u * PG)
@@ -482,6 +483,59 @@ static void job_exiting(void **state)
 	}
 }
 
+/* mv_alive_proc: a zombie, or a task whose memory map is gone (killed,
+ * exiting, no resident page: field 24 of its stat) counts as gone. */
+static void alive_proc(void **state)
+{
+	static const char *const stat[] = {
+		"77 (qemu) R 1 77 77 0 -1 0 0 0 0 0 5 5 0 0 20 0 3 0 100 1000 250 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		"77 (qemu) R 1 77 77 0 -1 0 0 0 0 0 5 5 0 0 20 0 3 0 100 0 0 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		"77 (qemu) Z 1 77 77 0 -1 0 0 0 0 0 5 5 0 0 20 0 3 0 100 0 0 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+	};
+	char *dir = tt_copy(NULL);
+	struct rt_root *r;
+
+	(void)state;
+	assert_int_equal(rt_open(dir, &r), 0);
+	assert_int_equal(mv_alive_proc(r, 77), -ESRCH);        /* no such PID */
+	for (int i = 0; i < 3; i++) {
+		tt_put(dir, "proc/77/stat", stat[i]);
+		assert_int_equal(mv_alive_proc(r, 77), i == 0 ? 0 : -ESRCH);
+	}
+	rt_close(r);
+	tt_remove(dir);
+}
+
+/* The process is killed between two windows: its pagemap reads empty
+ * (-EIO here, a source that does not advance).  Gone, not failed. */
+static int exiting_reads;
+
+static int exiting_window(void *data, pid_t pid, uint64_t from, int max,
+                          struct pm_window *w)
+{
+	if (++exiting_reads > 1)
+		return -EIO;
+	return proc_window(data, pid, from, max, w);
+}
+
+static void job_exiting_between_windows(void **state)
+{
+	struct rig g;
+
+	(void)state;
+	for (int alive = 0; alive < 2; alive++) {
+		rig_init(&g);
+		proc_fill(&g.proc, 200000, PM_EXCLUSIVE, 1);
+		exiting_reads = 0;
+		g.o.window = exiting_window;
+		g.o.alive = alive ? says_alive : says_gone;
+		rig_start(&g);
+		assert_int_equal(run(&g, NULL), alive ? -EIO : -ESRCH);
+		assert_int_equal(g.job.state, alive ? MV_FAILED : MV_GONE);
+		rig_free(&g);
+	}
+}
+
 /* Free memory of node 0: 512 MiB reserve + 100 pages, less what moved. */
 static int shrinking_free(void *data, int node, uint64_t *bytes)
 {
@@ -642,6 +696,8 @@ int main(void)
 		cmocka_unit_test(job_move_all_refused),
 		cmocka_unit_test(job_gone),
 		cmocka_unit_test(job_exiting),
+		cmocka_unit_test(job_exiting_between_windows),
+		cmocka_unit_test(alive_proc),
 		cmocka_unit_test(job_reserve),
 		cmocka_unit_test(job_deferred),
 		cmocka_unit_test(job_all_local),
