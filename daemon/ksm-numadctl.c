@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "num.h"
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_NODAEMON = 3 };
 
@@ -58,12 +59,9 @@ static void usage(FILE *f)
 
 static int parse_timeout(const char *s, int *out)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > TIMEOUT_MAX_MS) {
+	if (num_u64_tok(s, strlen(s), &v) < 0 || v < 1 || v > TIMEOUT_MAX_MS) {
 		fprintf(stderr, "ksm-numadctl: --timeout '%s': not a number of "
 			"milliseconds in 1..%d\n", s, TIMEOUT_MAX_MS);
 		return -EINVAL;

@@ -586,24 +586,16 @@ static void render_vms_json(const struct ctl_view *v, FILE *f)
 
 /* ---- explain ---- */
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* Index of the VM ARG names: a PID first, else a name; -1 none, -2 a name
  * more than one VM has. */
 static int find_vm(const struct bal *b, const char *arg)
 {
+	uint64_t pid;
+	bool is_pid = num_u64_tok(arg, strlen(arg), &pid) == 0;
 	int found = -1;
 
-	for (int i = 0; all_digits(arg) && i < b->n; i++)
-		if (strtol(arg, NULL, 10) == b->vm[i].pid)
+	for (int i = 0; is_pid && i < b->n; i++)
+		if (pid == (uint64_t)b->vm[i].pid)
 			return i;
 	for (int i = 0; i < b->n; i++) {
 		if (strcmp(b->vm[i].name, arg))

@@ -305,11 +305,11 @@ static int check_cmdline(const struct rt_root *r, pid_t pid, const char *name)
 	return found ? 0 : -ESRCH;
 }
 
-int virt_check_pid(const struct rt_root *r, pid_t pid, const char *name,
-                   int64_t pidfile_mtime, uint64_t *starttime)
+/* virt_check_pid with the boot time BTIME already read (once per list). */
+static int check_pid_at(const struct rt_root *r, pid_t pid, const char *name,
+                        int64_t pidfile_mtime, int64_t btime, uint64_t *starttime)
 {
 	struct proc_stat st;
-	int64_t btime = 0;
 	long hz = sysconf(_SC_CLK_TCK);
 	int ret;
 
@@ -318,9 +318,6 @@ int virt_check_pid(const struct rt_root *r, pid_t pid, const char *name,
 	ret = proc_read_stat(r, pid, 0, &st);
 	if (ret < 0)
 		return ret == -ENOENT ? -ESRCH : ret;
-	ret = boot_time(r, &btime);
-	if (ret < 0)
-		return ret;
 	if (btime + (int64_t)(st.starttime / (uint64_t)hz) > pidfile_mtime + PID_SLACK_S)
 		return -ESRCH;
 	ret = check_cmdline(r, pid, name);
@@ -359,15 +356,25 @@ static int read_pidfile(const char *pid_dir, const char *name, pid_t *pid, int64
 	return ret;
 }
 
+int virt_check_pid(const struct rt_root *r, pid_t pid, const char *name,
+                   int64_t pidfile_mtime, uint64_t *starttime)
+{
+	int64_t btime = 0;
+	int ret = boot_time(r, &btime);
+
+	return ret < 0 ? ret : check_pid_at(r, pid, name, pidfile_mtime, btime, starttime);
+}
+
+/* BTIME < 0: the boot time is unknown, no PID can be checked. */
 static void find_pid(const struct rt_root *r, const char *pid_dir, const char *name,
-                     struct virt_dom *d)
+                     int64_t btime, struct virt_dom *d)
 {
 	pid_t pid;
 	int64_t mtime;
 
-	if (!pid_dir || !r || read_pidfile(pid_dir, name, &pid, &mtime) < 0)
+	if (!pid_dir || !r || btime < 0 || read_pidfile(pid_dir, name, &pid, &mtime) < 0)
 		return;
-	if (virt_check_pid(r, pid, name, mtime, &d->starttime) == 0)
+	if (check_pid_at(r, pid, name, mtime, btime, &d->starttime) == 0)
 		d->pid = pid;
 	else
 		d->starttime = 0;
@@ -462,16 +469,19 @@ static int fill_list(struct virt *v, const struct rt_root *r, const char *pid_di
                      virDomainPtr *doms, int n, struct virt_dom_list *out)
 {
 	int ncpus = host_cpus(v);
+	int64_t btime = -1;
 	int ret = 0;
 
 	if (ncpus < 0)
 		return ncpus;
+	if (r && pid_dir && boot_time(r, &btime) < 0)
+		btime = -1;
 	for (int i = 0; i < n && ret == 0; i++) {
 		struct virt_dom *d = &out->d[out->n];
 		int err = read_dom(doms[i], ncpus, d);
 
 		if (err == 0) {
-			find_pid(r, pid_dir, virDomainGetName(doms[i]), d);
+			find_pid(r, pid_dir, virDomainGetName(doms[i]), btime, d);
 			out->n++;
 		} else if (!gone_meanwhile(err)) {
 			ret = err;

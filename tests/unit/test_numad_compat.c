@@ -28,19 +28,28 @@
 static struct numad_compat nc;
 static char err[256];
 
-/* Parses "numad" and the NULL-terminated arguments; returns the result. */
-static int parse(const char *first, ...)
+/* Parses "numad", FIRST and the NULL-terminated rest in AP. */
+static int vparse(const char *first, va_list ap)
 {
 	char *argv[MAXARGS + 2] = { "numad" };
 	int argc = 1;
-	va_list ap;
 
-	va_start(ap, first);
 	for (const char *a = first; a && argc <= MAXARGS; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
-	va_end(ap);
 	err[0] = '\0';
 	return numad_compat_parse(argc, argv, &nc, err, sizeof(err));
+}
+
+/* Parses "numad" and the NULL-terminated arguments; returns the result. */
+static int parse(const char *first, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, first);
+	r = vparse(first, ap);
+	va_end(ap);
+	return r;
 }
 
 #define assert_parses(...) assert_int_equal(parse(__VA_ARGS__, NULL), 0)
@@ -48,16 +57,13 @@ static int parse(const char *first, ...)
 /* The parse fails with a message holding WHY. */
 static void bad(const char *why, const char *first, ...)
 {
-	char *argv[MAXARGS + 2] = { "numad" };
-	int argc = 1;
 	va_list ap;
+	int r;
 
 	va_start(ap, first);
-	for (const char *a = first; a && argc <= MAXARGS; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
+	r = vparse(first, ap);
 	va_end(ap);
-	err[0] = '\0';
-	assert_int_equal(numad_compat_parse(argc, argv, &nc, err, sizeof(err)), -EINVAL);
+	assert_int_equal(r, -EINVAL);
 	if (!strstr(err, why))
 		fail_msg("message '%s' lacks '%s'", err, why);
 }
