@@ -185,6 +185,27 @@ static void take_left(struct pol_vm *pv, const struct bal_vm *old, const struct 
 	}
 }
 
+/* Where VM's threads last ran, by node: its vCPU threads when it names
+ * them (qemu's main loop, I/O and RCU threads go wherever the scheduler
+ * puts them and would make where it runs a coin flip), else all threads. */
+static void fill_threads_on(struct pol_vm *pv, const struct vm *vm,
+                            const struct topo *t)
+{
+	bool vcpus_only = false;
+
+	for (int i = 0; i < vm->info.nthreads && !vcpus_only; i++)
+		vcpus_only = vms_vcpu_index(vm->info.threads[i].comm) >= 0;
+	for (int i = 0; i < vm->info.nthreads; i++) {
+		const struct proc_thread *th = &vm->info.threads[i];
+		int n = topo_cpu_node(t, th->processor);
+
+		if (vcpus_only && vms_vcpu_index(th->comm) < 0)
+			continue;
+		if (n >= 0 && n < POL_MAX_NODES)
+			pv->threads_on[n]++;
+	}
+}
+
 static void fill_vm(struct pol_vm *pv, const struct vm *vm, const struct bal *b,
                     const struct topo *t, const struct ld_sample *cur)
 {
@@ -205,12 +226,7 @@ static void fill_vm(struct pol_vm *pv, const struct vm *vm, const struct bal *b,
 	fill_memory(pv, vm, t);
 	if (old && old->left_kib)
 		take_left(pv, old, t);
-	for (int i = 0; i < vm->info.nthreads; i++) {
-		int n = topo_cpu_node(t, vm->info.threads[i].processor);
-
-		if (n >= 0 && n < POL_MAX_NODES)
-			pv->threads_on[n]++;
-	}
+	fill_threads_on(pv, vm, t);
 	pv->left_why = left_why(vm, old, t);
 	pv->left_alone = pv->left_why != NULL;
 }

@@ -46,7 +46,7 @@ struct pol_vm {
 	double cpu_use;                 /* CPUs' worth used last interval */
 	uint64_t mem_kib[POL_MAX_NODES];/* movable memory per node, by node index */
 	uint64_t shared_kib;            /* memory KSM shares (anywhere): never moved */
-	int threads_on[POL_MAX_NODES];  /* threads that last ran on each node index */
+	int threads_on[POL_MAX_NODES];  /* its vCPU threads (all if none is named one) last on each node index */
 	bool left_alone;                /* pinned by an admin, excluded or marked */
 	const char *left_why;           /* why, when left_alone (static string) */
 };

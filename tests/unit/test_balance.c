@@ -199,6 +199,46 @@ static void input_figures(void **state)
 }
 
 /* Pinned by someone else, or memory bound: left alone. */
+/* Where a VM runs is where its vCPU threads ran: three other threads (a
+ * qemu's main loop, RCU and I/O threads) on node 0 do not outvote two vCPUs
+ * on node 1.  A process without vCPU threads counts all of them. */
+static void threads_on_counts_vcpus(void **state)
+{
+	static const char *const other[] = { "qemu-system-x86", "call_rcu", "IO mon_iothread" };
+	struct rig g;
+	struct snapshot s;
+	struct proc_info *in;
+
+	(void)state;
+	rig_init(&g, 0);
+	snap_init(&s, 1);
+	vm_fill(&s.vms.vm[0], 100, GIB_KIB, GIB_KIB, 0);
+	in = &s.vms.vm[0].info;
+	free(in->threads);
+	in->nthreads = 5;
+	in->threads = calloc(5, sizeof(*in->threads));
+	assert_non_null(in->threads);
+	for (int i = 0; i < 5; i++) {
+		in->threads[i].tid = 101 + i;
+		in->threads[i].processor = i < 2 ? 2 + i : 0;   /* vCPUs on node 1 */
+		if (i < 2)
+			snprintf(in->threads[i].comm, sizeof(in->threads[i].comm), "CPU %d/KVM", i);
+		else
+			snprintf(in->threads[i].comm, sizeof(in->threads[i].comm), "%s", other[i - 2]);
+	}
+	assert_int_equal(bal_input(&g.b, &s, NULL), 0);
+	assert_int_equal(g.b.in.vm[0].threads_on[0], 0);
+	assert_int_equal(g.b.in.vm[0].threads_on[1], 2);
+	/* no thread named a vCPU: all five count */
+	for (int i = 0; i < 2; i++)
+		snprintf(in->threads[i].comm, sizeof(in->threads[i].comm), "worker");
+	assert_int_equal(bal_input(&g.b, &s, NULL), 0);
+	assert_int_equal(g.b.in.vm[0].threads_on[0], 3);
+	assert_int_equal(g.b.in.vm[0].threads_on[1], 2);
+	snap_done(&s);
+	rig_free(&g);
+}
+
 static void admin_settings(void **state)
 {
 	struct rig g;
@@ -564,6 +604,7 @@ int main(void)
 		cmocka_unit_test(domain_memory_nodes_widened),
 		cmocka_unit_test(domain_home_with_memoryless_node),
 		cmocka_unit_test(input_figures),
+		cmocka_unit_test(threads_on_counts_vcpus),
 		cmocka_unit_test(admin_settings),
 		cmocka_unit_test(pass_pins_and_moves),
 		cmocka_unit_test(move_within_budget),
