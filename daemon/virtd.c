@@ -29,7 +29,6 @@
 #define BACKOFF_MAX_S 60
 #define KEEPALIVE_INTERVAL_S 3
 #define KEEPALIVE_COUNT 3
-#define STOP_WAIT_S 5
 #define SETTLE_MS 3000                  /* a second look after connecting */
 #define MAX_PINS 1024
 #define MAX_EVENTS 1024
@@ -736,29 +735,30 @@ void virtd_refresh(struct virtd *d)
 	wake(d);
 }
 
-void virtd_stop(struct virtd *d)
+int virtd_stop(struct virtd *d)
 {
 	struct timespec until;
 	int ret;
 
 	if (!d)
-		return;
+		return 0;
 	d->src = sd_event_source_unref(d->src);
 	pthread_mutex_lock(&d->lock);
 	d->stop = true;
 	pthread_mutex_unlock(&d->lock);
 	wake(d);
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += STOP_WAIT_S;
+	until.tv_sec += VIRTD_STOP_WAIT_S;
 	ret = pthread_timedjoin_np(d->thread, NULL, &until);
 	if (ret == 0) {
 		free_virtd(d);
-		return;
+		return 0;
 	}
 	log_warn("libvirt: worker still busy in a libvirt call after %d s; not waiting",
-	         STOP_WAIT_S);
+	         VIRTD_STOP_WAIT_S);
 	pthread_mutex_lock(&d->lock);
 	d->abandoned = true;
 	pthread_mutex_unlock(&d->lock);
 	pthread_detach(d->thread);
+	return -ETIMEDOUT;
 }

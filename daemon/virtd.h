@@ -72,9 +72,13 @@ int virtd_set_mems(struct virtd *d, const char *name, const struct idset *nodes)
 /* Asks for a re-list; VIRTD_DOMAINS_CHANGED (detail "refresh") follows. */
 void virtd_refresh(struct virtd *d);
 
-/* Stops the worker and frees D (NULL is fine).  Waits at most a few
- * seconds: a worker stuck in a libvirt call is left to finish alone. */
-void virtd_stop(struct virtd *d);
+/* How long virtd_stop waits for the worker. */
+#define VIRTD_STOP_WAIT_S 5
+
+/* Stops the worker and frees D (NULL is fine).  Waits at most
+ * VIRTD_STOP_WAIT_S: a worker stuck in a libvirt call is left to finish
+ * alone.  0 when the worker ended, -ETIMEDOUT when it was left. */
+int virtd_stop(struct virtd *d);
 
 /* "connected", "connect-failed", "lost", "domains-changed", "pin-done",
  * "mems-done". */
