@@ -51,6 +51,7 @@ ksm_state() {
 start_workload() {
 	_dir=$1; shift
 	mkdir -p "$_dir"
+	: > "$_dir/workload.out"     # before the background job opens it
 	workload -o "$_dir/workload.tsv" "$@" > "$_dir/workload.out" 2>&1 &
 	WL_PID=$!
 	wait_for 300 grep -q "^workload: ready" "$_dir/workload.out" ||
@@ -88,4 +89,21 @@ node_cpus() {
 	awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-");
 		for (c = r[1]; c <= (n > 1 ? r[2] : r[1]); c++) printf "%d ", c } }' \
 		"/sys/devices/system/node/node$1/cpulist"
+}
+
+# cpu_ticks NODE: "IDLE TOTAL", the summed /proc/stat ticks of NODE's CPUs.
+cpu_ticks() {
+	_cpus=" $(node_cpus "$1")"
+	awk -v cpus="$_cpus" '$1 ~ /^cpu[0-9]+$/ && index(cpus, " " substr($1, 4) " ") {
+		for (i = 2; i <= NF; i++) t += $i; idle += $5 + $6 }
+		END { print idle + 0, t + 0 }' /proc/stat
+}
+
+# idle_pct NODE SECONDS: the share of NODE's CPU time that was idle over
+# the next SECONDS seconds, in percent.
+idle_pct() {
+	_a=$(cpu_ticks "$1")
+	sleep "$2"
+	_b=$(cpu_ticks "$1")
+	echo "$_a $_b" | awk '{ d = $4 - $2; printf "%.0f\n", (d > 0 ? 100 * ($3 - $1) / d : 100) }'
 }

@@ -10,6 +10,12 @@
 # (100 pages every 20 ms) so ksmd does not eat the CPUs during the window.
 # The vCPUs stay idle until the window opens (-P), so merging is quick.
 #
+# Beside the VM runs its control: a twin with the same vCPU placement and
+# threads but 32 MiB of unique memory only, that no contender moves (too
+# small for numad, not the PID given to the others).  Both are measured in
+# the same window under the same load, so the VM's stalls are judged
+# against what an unmoved VM saw at the same time (DIR/control/).
+#
 # usage: ksm-chain.sh MPS SAME_MIB UNIQUE_MIB WINDOW TOUCH_US CONTENDER...
 . /lib/kn/common.sh
 . /lib/kn/contenders.sh
@@ -41,6 +47,9 @@ run_one() {
 	regions="-r ${unique}M:unique"
 	[ "$same" -gt 0 ] && regions="-r ${same}M:same:ksm $regions"
 	# shellcheck disable=SC2086
+	start_workload "$dir/control" -n ctl-twin -r 32M:unique -M 0 -L 1 -t 2 -i "$touch" -P -R $WL_ARGS
+	ctl_pid=$WL_PID
+	# shellcheck disable=SC2086
 	start_workload "$dir" $regions -M 0 -L 1 -t 2 -i "$touch" -P -R $WL_ARGS
 	event "$dir" merge-wait
 	# All but a few pages merged (each dup's first page is "shared", the rest "sharing").
@@ -52,9 +61,11 @@ run_one() {
 	log "$1: merged ($(ksm_get pages_shared) shared, $(ksm_get pages_sharing) sharing," \
 	    "$(ksm_get stable_node_dups) dups); window of $window s starts"
 	mark_window "$dir"
+	WL_PID=$ctl_pid mark_window "$dir/control"
 	"contender_$(echo "$1" | tr - _)" "$dir" "$WL_PID" 0 1 "$window"
 	ksm_state "$dir/ksm.tsv"
 	stop_workload
+	WL_PID=$ctl_pid stop_workload
 	hook cleanup "$1"
 	log "$1: done: $(cat "$dir/contender.tsv")"
 }

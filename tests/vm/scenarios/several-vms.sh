@@ -7,7 +7,14 @@
 #
 # For the balancers (ksm-numad's daemon, numad) two busy loops per CPU keep
 # node 0's CPUs full, as other work on a host would: a VM whose memory is on
-# node 0 cannot make node 0 its home, so its memory has to move.
+# node 0 cannot make node 0 its home, so its memory has to move.  How busy
+# node 0 is gets measured before the window (DIR/busy.tsv), so the check
+# knows the decision was not a close call.
+#
+# Every VM has a twin: the same vCPU and memory nodes and threads, 32 MiB
+# of unique memory, a name no balancer manages and a size below numad's
+# threshold.  The twins are measured in the same window under the same
+# load: the VMs' stalls are judged against theirs (DIR/twin-NAME/).
 #
 # --big (the bench) makes every VM larger than 300 MB, numad's compile-time
 # threshold for a process worth managing (tests/vm/README.md, "numad in the
@@ -37,7 +44,7 @@ run_contender() {
 	c=$1
 	numa_balancing 0
 	wait_for 120 ksm_idle || fail "KSM pages of the previous VMs are still there"
-	all=""
+	all="" twins=""
 	for spec in $vms; do
 		name=${spec%%:*} rest=${spec#*:}
 		mem=${rest%%:*} rest=${rest#*:}
@@ -45,6 +52,8 @@ run_contender() {
 		dir=$OUT/$c/$name
 		args=""
 		for r in $(echo "$regions" | tr , ' '); do args="$args -r $r"; done
+		start_workload "$OUT/$c/twin-$name" -n "twin-$name" -r 32M:unique -M "$mem" -C "$cpu" -t 2
+		twins="$twins $name:$WL_PID"
 		# shellcheck disable=SC2086
 		start_workload "$dir" -n "qemu-$name" $args -M "$mem" -C "$cpu" -t 2
 		eval "pid_$name=$WL_PID"
@@ -55,24 +64,27 @@ run_contender() {
 		log "numad: waiting until the guest is up 310 s (numad's start-up rule)"
 		wait_for 400 uptime_past 310000
 	fi
-	for v in $all; do
-		name=${v%%:*} rest=${v#*:} pid=${rest%%:*}
-		WL_PID=$pid mark_window "$OUT/$c/$name"
-	done
 	busy=""
 	if [ "$c" = ksm-numad-daemon ] || [ "$c" = numad ]; then
 		for cpu in $(node_cpus 0) $(node_cpus 0); do
 			taskset -c "$cpu" sh -c 'while :; do :; done' &
 			busy="$busy $!"
 		done
+		echo "busy	node=0	idle_pct=$(idle_pct 0 2)" > "$OUT/$c/busy.tsv"
+		log "$c: node 0 busy: $(cat "$OUT/$c/busy.tsv")"
 	fi
+	for v in $all; do
+		name=${v%%:*} rest=${v#*:} pid=${rest%%:*}
+		WL_PID=$pid mark_window "$OUT/$c/$name"
+	done
+	for v in $twins; do WL_PID=${v#*:} mark_window "$OUT/$c/twin-${v%%:*}"; done
 	"contender_$(echo "$c" | tr - _)" "$OUT/$c" "" "" "" "$window"
 	# shellcheck disable=SC2086
 	[ -n "$busy" ] && kill $busy && wait $busy 2>/dev/null
 	[ "$c" = numad ] && cleanup_numad
-	for v in $all; do
-		name=${v%%:*} rest=${v#*:} pid=${rest%%:*}
-		WL_PID=$pid stop_workload
+	for v in $all $twins; do
+		v=${v#*:}
+		WL_PID=${v%%:*} stop_workload
 	done
 }
 
