@@ -4,8 +4,9 @@
  *
  * binds the datagram socket DIR/notify (CTL_NOTIFY), prints each datagram
  * it receives on a line of its own (flushed at once), and exits 0 after N
- * datagrams (default 1), or 1 when SECONDS (default 10) pass first.  The
- * socket file exists once it listens; it is removed on exit.
+ * datagrams (default 1), or 1 when SECONDS (default 30, a hang guard) pass
+ * first, counted on CLOCK_MONOTONIC.  The socket file exists once it
+ * listens; it is removed on exit.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -69,11 +70,19 @@ static int bind_sink(const char *dir, struct sockaddr_un *addr)
 	return fd;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int main(int argc, char **argv)
 {
-	struct args a = { NULL, 1, 10 };
+	struct args a = { NULL, 1, 30 };
 	struct sockaddr_un addr;
-	time_t end;
+	long long end;
 	int fd, got = 0;
 
 	if (parse_args(argc, argv, &a) < 0) {
@@ -84,8 +93,8 @@ int main(int argc, char **argv)
 	fd = bind_sink(a.dir, &addr);
 	if (fd < 0)
 		return 1;
-	end = time(NULL) + a.timeout_s;
-	while (got < a.count && time(NULL) < end) {
+	end = now_ms() + a.timeout_s * 1000LL;
+	while (got < a.count && now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		char buf[CTL_REQ_MAX + 2];
 		ssize_t n;
