@@ -323,3 +323,175 @@ int ksm_assess(const struct ksm_state *s, char (*lines)[KSM_LINE_LEN], int max)
 	say_bad(s, &o);
 	return o.n;
 }
+
+/* ---- the knobs ksm-numad sets ---- */
+
+static const char *const outcome_names[] = {
+	[KSM_KEEP] = "keep", [KSM_EQUAL] = "equal", [KSM_SET] = "set",
+	[KSM_WOULD_SET] = "would-set", [KSM_REFUSED] = "refused",
+	[KSM_ABSENT] = "absent", [KSM_FAILED] = "failed",
+};
+
+const char *ksm_outcome_name(enum ksm_outcome o)
+{
+	if ((unsigned)o >= sizeof(outcome_names) / sizeof(outcome_names[0]))
+		return "unknown";
+	return outcome_names[o];
+}
+
+/* The value of file NAME, or -1 if unreadable; -ENOENT into *ERR if absent. */
+static int64_t read_knob(const struct rt_root *r, const char *name, int *err)
+{
+	uint64_t v;
+	int ret = rt_read_u64(r, RT_SYS, &v, KSM_DIR "/%s", name);
+
+	if (err)
+		*err = ret;
+	return ret < 0 || v > INT64_MAX ? -1 : (int64_t)v;
+}
+
+static void note_absent(const struct rt_root *r, struct ksm_knob *n)
+{
+	n->outcome = KSM_ABSENT;
+	n->no_ksm = !rt_exists(r, RT_SYS, KSM_DIR);
+}
+
+static void write_knob(const struct rt_root *r, struct ksm_knob *n)
+{
+	char buf[24];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%" PRId64 "\n", n->want);
+	ret = rt_write(r, RT_SYS, buf, KSM_DIR "/%s", key_names[n->key]);
+	if (ret == 0) {
+		n->outcome = KSM_SET;
+	} else if (ret == -EBUSY && n->key == KSM_MAX_PAGE_SHARING) {
+		/* KSM merged pages since pages_shared was read. */
+		n->outcome = KSM_REFUSED;
+		n->shared = read_knob(r, "pages_shared", NULL);
+	} else if (ret == -ENOENT) {
+		note_absent(r, n);
+	} else {
+		n->outcome = KSM_FAILED;
+		n->err = -ret;
+	}
+}
+
+/* Brings knob N (KEY) to WANT; PREV is what the last call found. */
+static void apply_knob(const struct rt_root *r, struct ksm_knob *n, enum ksm_key key,
+                       int64_t want, bool dry_run)
+{
+	struct ksm_knob prev = *n;
+	int ret;
+
+	*n = (struct ksm_knob){ .key = key, .outcome = KSM_KEEP, .want = want,
+	                        .had = -1, .shared = -1 };
+	if (want < 0)
+		return;
+	n->had = read_knob(r, key_names[key], &ret);
+	if (ret == -ENOENT) {
+		note_absent(r, n);
+	} else if (n->had == want) {
+		if (prev.key == key && prev.outcome == KSM_SET && prev.want == want) {
+			n->outcome = KSM_SET;
+			n->had = prev.had;
+		} else {
+			n->outcome = KSM_EQUAL;
+		}
+	} else if (key == KSM_MAX_PAGE_SHARING &&
+	           (n->shared = read_knob(r, "pages_shared", NULL)) > 0) {
+		/* The kernel would say EBUSY: not even tried. */
+		n->outcome = KSM_REFUSED;
+	} else if (dry_run) {
+		n->outcome = KSM_WOULD_SET;
+	} else {
+		write_knob(r, n);
+	}
+}
+
+enum ksm_key ksm_knob_key(enum ksm_knob_id id)
+{
+	return id == KSM_KNOB_MAX_PAGE_SHARING ? KSM_MAX_PAGE_SHARING : KSM_USE_ZERO_PAGES;
+}
+
+void ksm_apply(const struct rt_root *r, int64_t mps, int zero, bool dry_run,
+               struct ksm_knobs *k)
+{
+	apply_knob(r, &k->k[KSM_KNOB_MAX_PAGE_SHARING],
+	           ksm_knob_key(KSM_KNOB_MAX_PAGE_SHARING), mps, dry_run);
+	apply_knob(r, &k->k[KSM_KNOB_USE_ZERO_PAGES],
+	           ksm_knob_key(KSM_KNOB_USE_ZERO_PAGES), zero, dry_run);
+}
+
+/* V into BUF, or "unknown" when it could not be read. */
+static void val_str(int64_t v, char *buf, size_t size)
+{
+	if (v < 0)
+		snprintf(buf, size, "unknown");
+	else
+		snprintf(buf, size, "%" PRId64, v);
+}
+
+static void say_absent(const struct ksm_knob *n, const char *name, char *buf,
+                       size_t size)
+{
+	if (n->no_ksm)
+		snprintf(buf, size, "%s not set: KSM absent (kernel without KSM); "
+			 "set_%s = %" PRId64 " ignored", name, name, n->want);
+	else
+		snprintf(buf, size, "%s absent (kernel older than %s): set_%s = %"
+			 PRId64 " ignored%s", name,
+			 n->key == KSM_MAX_PAGE_SHARING ? "4.13" : "4.11", name, n->want,
+			 n->key == KSM_MAX_PAGE_SHARING ? "; KSM chains are unbounded" : "");
+}
+
+static void say_refused(const struct ksm_knob *n, const char *name, const char *had,
+                        char *buf, size_t size)
+{
+	char why[48] = "the kernel said busy";
+
+	if (n->shared > 0)
+		snprintf(why, sizeof(why), "pages_shared %" PRId64, n->shared);
+	snprintf(buf, size, "%s %s (set_%s = %" PRId64 " refused: KSM shares pages "
+		 "(%s) and the kernel changes it only while none are; set it before "
+		 "VMs start, or unmerge (KSM run=2), reload, then run=1)", name, had,
+		 name, n->want, why);
+}
+
+void ksm_knob_say(const struct ksm_knob *n, char *buf, size_t size)
+{
+	const char *name = ksm_key_name(n->key);
+	char had[24];
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	val_str(n->had, had, sizeof(had));
+	switch (n->outcome) {
+	case KSM_KEEP:
+		break;
+	case KSM_EQUAL:
+		snprintf(buf, size, "%s %" PRId64 " (as configured; the kernel had it "
+			 "already)", name, n->want);
+		break;
+	case KSM_SET:
+		snprintf(buf, size, "%s %" PRId64 " (set by ksm-numad%s%s)", name, n->want,
+			 n->had >= 0 ? "; the kernel had " : "", n->had >= 0 ? had : "");
+		break;
+	case KSM_WOULD_SET:
+		snprintf(buf, size, "%s %s (dry run: ksm-numad would set %" PRId64 ")",
+			 name, had, n->want);
+		break;
+	case KSM_REFUSED:
+		say_refused(n, name, had, buf, size);
+		break;
+	case KSM_ABSENT:
+		say_absent(n, name, buf, size);
+		break;
+	case KSM_FAILED:
+		snprintf(buf, size, "%s %s (not set to %" PRId64 ": %s; ksm-numad needs "
+			 "root and a writable KSM directory)", name, had, n->want,
+			 strerror(n->err));
+		break;
+	}
+}

@@ -1,14 +1,18 @@
 /* test_ksm.c - KSM state and assessment against the fixture trees described
- * in tests/fixtures/README.md, and hostile variants of them. */
+ * in tests/fixtures/README.md, and hostile variants of them; the knobs
+ * ksm-numad sets (ksm_apply) on copies of those trees. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ksm.h"
 #include "tmptree.h"
@@ -336,6 +340,353 @@ static void test_live_host(void **state)
 	rt_close(r);
 }
 
+/* ---- the knobs: set_max_page_sharing, set_use_zero_pages ---- */
+
+/* The test links with -Wl,--wrap=rt_write: every write of a KSM knob is
+ * counted, and a test may make the kernel refuse one file's write with an
+ * errno (EBUSY as when KSM merged pages between the daemon's read and its
+ * write, EACCES as in a sandbox that left the directory read-only). */
+static struct {
+	int mps, zero;          /* writes of max_page_sharing, use_zero_pages */
+	const char *fail;       /* file whose write fails, NULL none */
+	int err;                /* with this errno */
+	const char *dir;        /* the tree, for MERGE */
+	const char *merge;      /* pages_shared written when FAIL fails */
+} wr;
+
+int __real_rt_write(const struct rt_root *r, enum rt_fs fs, const char *str,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int __wrap_rt_write(const struct rt_root *r, enum rt_fs fs, const char *str,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+int __wrap_rt_write(const struct rt_root *r, enum rt_fs fs, const char *str,
+                    const char *fmt, ...)
+{
+	char rel[PATH_MAX];
+	const char *name;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	wr.mps += strcmp(name, "max_page_sharing") == 0;
+	wr.zero += strcmp(name, "use_zero_pages") == 0;
+	if (wr.fail && strcmp(name, wr.fail) == 0) {
+		if (wr.merge)
+			tt_put(wr.dir, KSM_DIR "pages_shared", wr.merge);
+		return -wr.err;
+	}
+	return __real_rt_write(r, fs, str, "%s", rel);
+}
+
+static int reset_writes(void **state)
+{
+	(void)state;
+	memset(&wr, 0, sizeof(wr));
+	return 0;
+}
+
+/* A copy of guest-2node as the host is before any VM starts: KSM runs,
+ * nothing is merged (max_page_sharing 256, use_zero_pages 0). */
+static char *idle_host(void)
+{
+	char *dir = tt_copy("guest-2node");
+
+	tt_put(dir, KSM_DIR "pages_shared", "0\n");
+	tt_put(dir, KSM_DIR "pages_sharing", "0\n");
+	tt_put(dir, KSM_DIR "stable_node_chains", "0\n");
+	tt_put(dir, KSM_DIR "stable_node_dups", "0\n");
+	return dir;
+}
+
+static void apply(const char *dir, int64_t mps, int zero, bool dry_run,
+                  struct ksm_knobs *k)
+{
+	struct rt_root *r;
+
+	assert_int_equal(rt_open(dir, &r), 0);
+	ksm_apply(r, mps, zero, dry_run, k);
+	rt_close(r);
+}
+
+/* Asserts that DIR's KSM file NAME holds TEXT. */
+static void assert_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" KSM_DIR "%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	assert_string_equal(buf, text);
+}
+
+static void assert_no_file(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" KSM_DIR "%s", dir, name);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* Asserts that what knob N says starts with PHRASE (and holds MORE, if
+ * given), in a line that was not cut. */
+static void assert_knob_says(const struct ksm_knob *n, const char *phrase,
+                             const char *more)
+{
+	char line[KSM_SAY_LEN];
+
+	ksm_knob_say(n, line, sizeof(line));
+	assert_true(strlen(line) < sizeof(line) - 1);
+	if (strncmp(line, phrase, strlen(phrase)) != 0 || (more && !strstr(line, more)))
+		fail_msg("knob says \"%s\", not \"%s...%s\"", line, phrase, more ? more : "");
+}
+
+#define MPS(k) (&(k).k[KSM_KNOB_MAX_PAGE_SHARING])
+#define ZERO(k) (&(k).k[KSM_KNOB_USE_ZERO_PAGES])
+
+/* Before VMs start: both written, and the kernel then has them. */
+static void test_apply_sets(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	struct ksm_state s;
+	char *dir = idle_host();
+
+	(void)state;
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(MPS(k)->outcome, KSM_SET);
+	assert_int_equal(MPS(k)->had, 256);
+	assert_int_equal(ZERO(k)->outcome, KSM_SET);
+	assert_int_equal(ZERO(k)->had, 0);
+	assert_int_equal(wr.mps, 1);
+	assert_int_equal(wr.zero, 1);
+	assert_file(dir, "max_page_sharing", "512\n");
+	assert_file(dir, "use_zero_pages", "1\n");
+	read_dir(dir, &s);
+	assert_int_equal(ksm_get(&s, KSM_MAX_PAGE_SHARING, -1), 512);
+	assert_int_equal(ksm_get(&s, KSM_USE_ZERO_PAGES, -1), 1);
+	assert_knob_says(MPS(k), "max_page_sharing 512 (set by ksm-numad; the kernel had 256)", NULL);
+	assert_knob_says(ZERO(k), "use_zero_pages 1 (set by ksm-numad; the kernel had 0)", NULL);
+	assert_string_equal(ksm_outcome_name(MPS(k)->outcome), "set");
+
+	/* A reload with the same values: nothing written, still ours. */
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(wr.mps, 1);
+	assert_int_equal(wr.zero, 1);
+	assert_int_equal(MPS(k)->outcome, KSM_SET);
+	assert_knob_says(MPS(k), "max_page_sharing 512 (set by ksm-numad; the kernel had 256)", NULL);
+
+	/* Another value while still nothing is shared: written again. */
+	apply(dir, 1024, 0, false, &k);
+	assert_int_equal(wr.mps, 2);
+	assert_int_equal(wr.zero, 2);
+	assert_file(dir, "max_page_sharing", "1024\n");
+	assert_knob_says(MPS(k), "max_page_sharing 1024 (set by ksm-numad; the kernel had 512)", NULL);
+	tt_remove(dir);
+}
+
+/* The kernel has the values already: nothing is written. */
+static void test_apply_equal(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char *dir = idle_host();
+
+	(void)state;
+	tt_put(dir, KSM_DIR "max_page_sharing", "512\n");
+	tt_put(dir, KSM_DIR "use_zero_pages", "1\n");
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(wr.mps, 0);
+	assert_int_equal(wr.zero, 0);
+	assert_int_equal(MPS(k)->outcome, KSM_EQUAL);
+	assert_int_equal(ZERO(k)->outcome, KSM_EQUAL);
+	assert_knob_says(MPS(k), "max_page_sharing 512 (as configured; the kernel had it already)", NULL);
+	assert_knob_says(ZERO(k), "use_zero_pages 1 (as configured", NULL);
+
+	/* Pages shared do not matter when there is nothing to change. */
+	tt_put(dir, KSM_DIR "pages_shared", "256\n");
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(wr.mps, 0);
+	assert_int_equal(MPS(k)->outcome, KSM_EQUAL);
+	tt_remove(dir);
+}
+
+/* keep: neither read nor written, nothing said. */
+static void test_apply_keep(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char line[KSM_SAY_LEN] = "x";
+	char *dir = idle_host();
+
+	(void)state;
+	apply(dir, -1, -1, false, &k);
+	assert_int_equal(wr.mps + wr.zero, 0);
+	assert_int_equal(MPS(k)->outcome, KSM_KEEP);
+	assert_int_equal(ZERO(k)->outcome, KSM_KEEP);
+	ksm_knob_say(MPS(k), line, sizeof(line));
+	assert_string_equal(line, "");
+	assert_file(dir, "max_page_sharing", "256\n");
+	tt_remove(dir);
+}
+
+/* KSM shares pages (guest-2node: pages_shared 256): the kernel would say
+ * EBUSY, so max_page_sharing is not even tried; use_zero_pages may be
+ * written any time. */
+static void test_apply_refused(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char *dir = tt_copy("guest-2node");
+
+	(void)state;
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(MPS(k)->outcome, KSM_REFUSED);
+	assert_int_equal(MPS(k)->shared, 256);
+	assert_int_equal(MPS(k)->had, 256);
+	assert_int_equal(wr.mps, 0);
+	assert_file(dir, "max_page_sharing", "256\n");
+	assert_knob_says(MPS(k), "max_page_sharing 256 (set_max_page_sharing = 512 refused: "
+	                 "KSM shares pages (pages_shared 256)", "set it before VMs start");
+	assert_string_equal(ksm_outcome_name(MPS(k)->outcome), "refused");
+	assert_int_equal(ZERO(k)->outcome, KSM_SET);
+	assert_int_equal(wr.zero, 1);
+	assert_file(dir, "use_zero_pages", "1\n");
+
+	/* Set at start, then another value on reload while pages are shared. */
+	tt_put(dir, KSM_DIR "max_page_sharing", "512\n");
+	apply(dir, 1024, 1, false, &k);
+	assert_int_equal(MPS(k)->outcome, KSM_REFUSED);
+	assert_int_equal(wr.mps, 0);
+	assert_knob_says(MPS(k), "max_page_sharing 512 (set_max_page_sharing = 1024 refused", NULL);
+	tt_remove(dir);
+}
+
+/* Nothing shared when read, but KSM merged before the write: the kernel's
+ * EBUSY is a refusal like the other, with the pages_shared of then. */
+static void test_apply_busy(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char *dir = idle_host();
+
+	(void)state;
+	wr.fail = "max_page_sharing";
+	wr.err = EBUSY;
+	wr.dir = dir;
+	wr.merge = "8\n";
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(wr.mps, 1);
+	assert_int_equal(MPS(k)->outcome, KSM_REFUSED);
+	assert_int_equal(MPS(k)->shared, 8);
+	assert_knob_says(MPS(k), "max_page_sharing 256 (set_max_page_sharing = 512 refused: "
+	                 "KSM shares pages (pages_shared 8)", NULL);
+	assert_int_equal(ZERO(k)->outcome, KSM_SET);
+
+	/* Busy with nothing shared to show (stable nodes still being freed). */
+	wr.merge = NULL;
+	tt_put(dir, KSM_DIR "pages_shared", "0\n");
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(MPS(k)->outcome, KSM_REFUSED);
+	assert_knob_says(MPS(k), "max_page_sharing 256 (set_max_page_sharing = 512 refused: "
+	                 "KSM shares pages (the kernel said busy)", NULL);
+	tt_remove(dir);
+}
+
+/* A write the kernel (or the sandbox) refuses otherwise: said with the
+ * reason and what the daemon needs; the other knob is still set. */
+static void test_apply_failed(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char *dir = idle_host();
+
+	(void)state;
+	wr.fail = "use_zero_pages";
+	wr.err = EACCES;
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(MPS(k)->outcome, KSM_SET);
+	assert_int_equal(ZERO(k)->outcome, KSM_FAILED);
+	assert_int_equal(ZERO(k)->err, EACCES);
+	assert_file(dir, "use_zero_pages", "0\n");
+	assert_knob_says(ZERO(k), "use_zero_pages 0 (not set to 1: Permission denied; "
+	                 "ksm-numad needs root and a writable KSM directory)", NULL);
+	assert_string_equal(ksm_outcome_name(ZERO(k)->outcome), "failed");
+	tt_remove(dir);
+}
+
+/* Kernels before 4.13 have no max_page_sharing, before 4.11 no
+ * use_zero_pages; a kernel without KSM has neither.  Nothing is created. */
+static void test_apply_absent(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char *dir = tt_copy("hostile-oldkernel");
+
+	(void)state;
+	apply(dir, 512, 1, false, &k);
+	assert_int_equal(wr.mps + wr.zero, 0);
+	assert_int_equal(MPS(k)->outcome, KSM_ABSENT);
+	assert_false(MPS(k)->no_ksm);
+	assert_int_equal(ZERO(k)->outcome, KSM_ABSENT);
+	assert_no_file(dir, "max_page_sharing");
+	assert_no_file(dir, "use_zero_pages");
+	assert_knob_says(MPS(k), "max_page_sharing absent (kernel older than 4.13): "
+	                 "set_max_page_sharing = 512 ignored; KSM chains are unbounded", NULL);
+	assert_knob_says(ZERO(k), "use_zero_pages absent (kernel older than 4.11): "
+	                 "set_use_zero_pages = 1 ignored", NULL);
+	assert_string_equal(ksm_outcome_name(MPS(k)->outcome), "absent");
+	tt_remove(dir);
+
+	dir = tt_copy("hostile-noksm");
+	apply(dir, 512, 0, false, &k);
+	assert_int_equal(wr.mps + wr.zero, 0);
+	assert_int_equal(MPS(k)->outcome, KSM_ABSENT);
+	assert_true(MPS(k)->no_ksm);
+	assert_int_equal(ZERO(k)->outcome, KSM_ABSENT);
+	assert_knob_says(MPS(k), "max_page_sharing not set: KSM absent (kernel without "
+	                 "KSM); set_max_page_sharing = 512 ignored", NULL);
+	assert_knob_says(ZERO(k), "use_zero_pages not set: KSM absent", NULL);
+	tt_remove(dir);
+}
+
+/* A dry run writes nothing and says what it would do, or that the kernel
+ * would refuse. */
+static void test_apply_dry_run(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char *dir = idle_host();
+
+	(void)state;
+	apply(dir, 512, 1, true, &k);
+	assert_int_equal(wr.mps + wr.zero, 0);
+	assert_int_equal(MPS(k)->outcome, KSM_WOULD_SET);
+	assert_int_equal(ZERO(k)->outcome, KSM_WOULD_SET);
+	assert_file(dir, "max_page_sharing", "256\n");
+	assert_knob_says(MPS(k), "max_page_sharing 256 (dry run: ksm-numad would set 512)", NULL);
+	tt_put(dir, KSM_DIR "pages_shared", "3\n");
+	apply(dir, 512, 1, true, &k);
+	assert_int_equal(MPS(k)->outcome, KSM_REFUSED);
+	assert_int_equal(wr.mps + wr.zero, 0);
+	tt_remove(dir);
+}
+
+/* Unreadable values: the kernel decides (the write is tried). */
+static void test_apply_garbled(void **state)
+{
+	struct ksm_knobs k = { 0 };
+	char *dir = idle_host();
+
+	(void)state;
+	tt_put(dir, KSM_DIR "max_page_sharing", "banana\n");
+	tt_put(dir, KSM_DIR "pages_shared", "x\n");
+	apply(dir, 512, -1, false, &k);
+	assert_int_equal(wr.mps, 1);
+	assert_int_equal(MPS(k)->outcome, KSM_SET);
+	assert_int_equal(MPS(k)->had, -1);
+	assert_knob_says(MPS(k), "max_page_sharing 512 (set by ksm-numad)", NULL);
+	tt_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +700,15 @@ int main(void)
 		cmocka_unit_test(test_nodes_and_zero),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_live_host),
+		cmocka_unit_test_setup(test_apply_sets, reset_writes),
+		cmocka_unit_test_setup(test_apply_equal, reset_writes),
+		cmocka_unit_test_setup(test_apply_keep, reset_writes),
+		cmocka_unit_test_setup(test_apply_refused, reset_writes),
+		cmocka_unit_test_setup(test_apply_busy, reset_writes),
+		cmocka_unit_test_setup(test_apply_failed, reset_writes),
+		cmocka_unit_test_setup(test_apply_absent, reset_writes),
+		cmocka_unit_test_setup(test_apply_dry_run, reset_writes),
+		cmocka_unit_test_setup(test_apply_garbled, reset_writes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
