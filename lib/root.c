@@ -172,15 +172,17 @@ ssize_t rt_read(const struct rt_root *r, enum rt_fs fs, char *buf, size_t size,
 	return ret;
 }
 
-/* Grows *BUF so that more than LEN+1 bytes fit, within LIMIT+1; -EFBIG at the limit. */
-static int grow(char **buf, size_t *cap, size_t len, size_t limit)
+/* Grows *BUF of *CAP bytes, to LIMIT+1 bytes at most; -EFBIG when it is
+ * that size already.  The first call always allocates, even for a LIMIT of
+ * 0 (one byte: the NUL of an empty file). */
+static int grow(char **buf, size_t *cap, size_t limit)
 {
 	size_t ncap = *cap ? *cap * 2 : 16384;
 	char *nb;
 
-	if (ncap > limit + 1)
+	if (ncap - 1 > limit)   /* not ncap > limit + 1: LIMIT may be SIZE_MAX */
 		ncap = limit + 1;
-	if (ncap <= len + 1)
+	if (ncap <= *cap)
 		return -EFBIG;
 	nb = realloc(*buf, ncap);
 	if (!nb)
@@ -213,12 +215,13 @@ ssize_t rt_read_alloc(const struct rt_root *r, enum rt_fs fs, char **out,
 		if (len + 1 >= cap) {
 			char c;
 
-			ret = grow(&buf, &cap, len, limit);
+			ret = grow(&buf, &cap, limit);
+			if (ret == 0)
+				continue;       /* room now, unless LIMIT is 0 */
 			/* At the limit: only an error if there is more to read. */
 			if (ret == -EFBIG && read(fd, &c, 1) == 0)
 				ret = 0;
-			if (ret < 0 || len + 1 >= cap)
-				break;
+			break;
 		}
 		n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0 && errno == EINTR)

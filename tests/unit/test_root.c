@@ -117,6 +117,24 @@ static void read_alloc_limits(void **state)
 	free(buf);
 }
 
+/* A limit of 0 bytes: an empty file fits (an empty string, not NULL), any
+ * byte is too many. */
+static void read_alloc_limit_zero(void **state)
+{
+	struct tmpdir *t = *state;
+	char *buf = NULL;
+
+	assert_int_equal(rt_read_alloc(t->r, RT_SYS, &buf, 0, "empty"), 0);
+	assert_non_null(buf);
+	assert_string_equal(buf, "");
+	free(buf);
+	buf = NULL;
+	assert_int_equal(rt_read_alloc(t->r, RT_SYS, &buf, 0, "num"), -EFBIG);
+	assert_null(buf);
+	assert_int_equal(rt_read_alloc(t->r, RT_SYS, &buf, 0, "missing"), -ENOENT);
+	assert_null(buf);
+}
+
 static void write_and_dirs(void **state)
 {
 	struct tmpdir *t = *state;
@@ -168,6 +186,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_alloc_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(read_alloc_limit_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_and_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_hook, setup, teardown),
 	};
