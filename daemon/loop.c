@@ -20,6 +20,7 @@
 #include "balance.h"
 #include "ctl.h"
 #include "ctlsock.h"
+#include "ksm.h"
 #include "load.h"
 #include "log.h"
 #include "report.h"
@@ -40,6 +41,7 @@ struct loop {
 	struct vmsrc *src;              /* libvirt's domains or processes */
 	struct ctlsock *ctl;            /* NULL: no control socket */
 	struct ksm_state ksm;           /* as the last pass read it */
+	struct ksm_knobs knobs;         /* what became of set_max_page_sharing ... */
 	bool priming;                   /* the last pass only measured */
 	uint64_t started;               /* now_usec() at start */
 	struct bal bal;
@@ -220,6 +222,44 @@ static void plan_soon(void *data)
 			 "next interval");
 }
 
+/* Logs what became of knob N; PREV is what the last (re)load found. */
+static void log_knob(const struct ksm_knob *n, const struct ksm_knob *prev)
+{
+	char line[KSM_SAY_LEN];
+
+	ksm_knob_say(n, line, sizeof(line));
+	if (n->outcome == KSM_KEEP)
+		return;
+	if (n->outcome == KSM_EQUAL ||
+	    (n->outcome == KSM_SET && prev->outcome == KSM_SET && prev->want == n->want))
+		log_info("KSM: %s", line);
+	else if (n->outcome == KSM_SET || n->outcome == KSM_WOULD_SET)
+		log_notice("KSM: %s", line);
+	else
+		log_warn("KSM: %s; the daemon runs on", line);
+}
+
+/* Writes the KSM knobs the configuration asks for, at start and on reload,
+ * and says what became of each: a refusal never stops the daemon. */
+static void set_knobs(struct loop *l)
+{
+	struct ksm_knobs prev = l->knobs;
+
+	ksm_apply(l->o->root, l->cfg.set_max_page_sharing, l->cfg.set_use_zero_pages,
+		  l->o->dry_run, &l->knobs);
+	for (int i = 0; i < KSM_NKNOBS; i++) {
+		const struct ksm_knob *n = &l->knobs.k[i];
+
+		log_knob(n, &prev.k[i]);
+		/* Status shows the new value before the next pass reads it. */
+		if (n->outcome == KSM_SET && l->ksm.present) {
+			l->ksm.has[n->key] = true;
+			l->ksm.garbled[n->key] = false;
+			l->ksm.val[n->key] = n->want;
+		}
+	}
+}
+
 /* Starts, moves or stops the control sockets after a (re)load. */
 static void control(struct loop *l, const char *old_dir);
 
@@ -236,6 +276,7 @@ static int apply(struct loop *l, const struct cfg *fresh)
 	log_notice("configuration %s reloaded: interval %u s, log level %s",
 		   l->o->cfg_name, l->cfg.interval_s,
 		   log_level_name(l->cfg.log_level));
+	set_knobs(l);
 	return arm(l);
 }
 
@@ -320,6 +361,7 @@ static void view(struct loop *l, struct ctl_view *v)
 	memset(v, 0, sizeof(*v));
 	v->bal = &l->bal;
 	v->ksm = &l->ksm;
+	v->knobs = &l->knobs;
 	v->cfg = &l->cfg;
 	v->dry_run = l->o->dry_run;
 	v->priming = l->priming;
@@ -416,6 +458,7 @@ int loop_run(const struct loop_opts *o)
 	init_bal(&l);
 
 	if (r >= 0) {
+		set_knobs(&l);
 		pass(&l);
 		r = arm(&l);
 	}

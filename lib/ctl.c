@@ -393,6 +393,18 @@ static void put_uptime(FILE *f, long s)
 	fprintf(f, "%lds", s % 60);
 }
 
+/* The knobs the configuration asks for: set, refused, absent ... */
+static void status_knobs(const struct ctl_view *v, FILE *f)
+{
+	char line[KSM_SAY_LEN];
+
+	for (int i = 0; v->knobs && i < KSM_NKNOBS; i++) {
+		ksm_knob_say(&v->knobs->k[i], line, sizeof(line));
+		if (line[0])
+			fprintf(f, "  %s\n", line);
+	}
+}
+
 static void status_ksm(const struct ctl_view *v, FILE *f)
 {
 	char lines[12][KSM_LINE_LEN];
@@ -409,6 +421,7 @@ static void status_ksm(const struct ctl_view *v, FILE *f)
 			PRId64 ", max_page_sharing %" PRId64 "\n", ksm_val(v, KSM_RUN),
 			ksm_val(v, KSM_PAGES_SHARED), ksm_val(v, KSM_PAGES_SHARING),
 			ksm_val(v, KSM_MAX_PAGE_SHARING));
+	status_knobs(v, f);
 	n = ksm_assess(v->ksm, lines, 12);
 	for (int i = 0; i < n; i++)
 		fprintf(f, "  %s\n", lines[i]);
@@ -448,6 +461,35 @@ static void render_status(const struct ctl_view *v, FILE *f)
 	status_nodes(v, f);
 }
 
+/* "settings":{"max_page_sharing":{"asked":512,"outcome":"set","had":256,
+ * "said":"..."},...}: null for a knob left alone (keep). */
+static void json_knobs(const struct ctl_view *v, FILE *f)
+{
+	char line[KSM_SAY_LEN];
+
+	fputs(",\"settings\":{", f);
+	for (int i = 0; i < KSM_NKNOBS; i++) {
+		const struct ksm_knob *n = v->knobs ? &v->knobs->k[i] : NULL;
+
+		fprintf(f, "%s\"%s\":", i ? "," : "", ksm_key_name(ksm_knob_key(i)));
+		if (!n || n->outcome == KSM_KEEP) {
+			fputs("null", f);
+			continue;
+		}
+		ksm_knob_say(n, line, sizeof(line));
+		fprintf(f, "{\"asked\":%" PRId64 ",\"outcome\":\"%s\",\"had\":", n->want,
+			ksm_outcome_name(n->outcome));
+		if (n->had >= 0)
+			fprintf(f, "%" PRId64, n->had);
+		else
+			fputs("null", f);
+		fputs(",\"said\":", f);
+		json_str(f, line);
+		fputc('}', f);
+	}
+	fputc('}', f);
+}
+
 static void json_ksm(const struct ctl_view *v, FILE *f)
 {
 	static const enum ksm_key keys[] = { KSM_RUN, KSM_PAGES_SHARED, KSM_PAGES_SHARING,
@@ -463,6 +505,7 @@ static void json_ksm(const struct ctl_view *v, FILE *f)
 		else
 			fputs("null", f);
 	}
+	json_knobs(v, f);
 	fputs(",\"assessment\":[", f);
 	for (int i = 0; i < n; i++) {
 		fputs(i ? "," : "", f);

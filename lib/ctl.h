@@ -67,6 +67,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *out,
 struct ctl_view {
 	const struct bal *bal;          /* input, decisions and moves of the last pass */
 	const struct ksm_state *ksm;    /* KSM as last read */
+	const struct ksm_knobs *knobs;  /* what became of the KSM knobs asked; NULL: none */
 	const struct cfg *cfg;          /* the running configuration */
 	bool dry_run;
 	bool priming;                   /* no decisions yet: measuring CPU use */
