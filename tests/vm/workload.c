@@ -69,6 +69,7 @@ struct opts {
 	int rt_probe;
 	double duration_s;          /* 0: until SIGTERM/SIGINT */
 	const char *out;
+	const char *live;           /* -l: the latest locality, rewritten each sample */
 	int quiet;
 	int paused;                 /* -P: vCPUs wait for the first mark */
 };
@@ -109,9 +110,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: workload [-n COMM] [-r SIZE:CONTENT[:ksm]]... [-M NODE] [-C NODE] [-L NODE]\n"
 		"                [-t VCPUS] [-i TOUCH_US] [-w PROBE_MS] [-d SECONDS]\n"
-		"                [-s SAMPLE_MS] [-o FILE] [-q] [-P] [-R]\n"
+		"                [-s SAMPLE_MS] [-o FILE] [-l FILE] [-q] [-P] [-R]\n"
 		"  CONTENT: zero, same or unique; SIZE with K, M or G (default 256M:unique)\n"
 		"  -L NODE: locality against NODE instead of the nodes of the vCPUs' CPUs\n"
+		"  -l FILE: after each sample, FILE holds \"local_pct=N.N\" (for waiting on it)\n"
 		"  -P: the vCPUs stay idle until the first SIGUSR1 (the window's start)\n"
 		"  -R: the mmap probe runs SCHED_FIFO: it then times waits for the lock,\n"
 		"      not turns for a CPU shared with busy threads\n"
@@ -218,7 +220,7 @@ static int parse_opts(int argc, char **argv)
 
 	o = (struct opts){ .comm = "qemu-system-x86", .mem_node = -1, .cpu_node = -1, .local_node = -1,
 			   .vcpus = 2, .touch_us = 1000, .probe_ms = 10, .sample_ms = 500 };
-	while (!err && (c = getopt(argc, argv, "n:r:M:C:L:t:i:w:d:s:o:qPRh")) != -1) {
+	while (!err && (c = getopt(argc, argv, "n:r:M:C:L:t:i:w:d:s:o:l:qPRh")) != -1) {
 		switch (c) {
 		case 'n': o.comm = optarg; break;
 		case 'r': err = parse_region(optarg); break;
@@ -231,6 +233,7 @@ static int parse_opts(int argc, char **argv)
 		case 'd': err = parse_duration(optarg); break;
 		case 's': err = parse_long(optarg, 1, 3600000, &o.sample_ms); break;
 		case 'o': o.out = optarg; break;
+		case 'l': o.live = optarg; break;
 		case 'q': o.quiet = 1; break;
 		case 'P': o.paused = 1; break;
 		case 'R': o.rt_probe = 1; break;
@@ -624,6 +627,23 @@ static double query_local(void **pages, size_t n, int *status, const struct bits
 	return present ? 100.0 * (double)on_local / (double)present : -1;
 }
 
+/* Replaces o.live with the latest locality (write and rename: a reader
+ * never sees half a line). */
+static void write_live(double local)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (!o.live || snprintf(tmp, sizeof(tmp), "%s.tmp", o.live) >= (int)sizeof(tmp))
+		return;
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "local_pct=%.1f\n", local);
+	if (fclose(f) == 0)
+		rename(tmp, o.live);
+}
+
 static void *sampler_main(void *arg)
 {
 	size_t n[2], cap = 0;
@@ -644,6 +664,7 @@ static void *sampler_main(void *arg)
 			samples = xalloc(samples, cap * sizeof(*samples));
 		}
 		samples[nsamples++] = s;
+		write_live(s.local);
 	} while (!pause_us(o.sample_ms * 1000));
 	free(pages[0]);
 	free(pages[1]);

@@ -114,8 +114,12 @@ contender_numad() {
 }
 
 # ksm-numad's daemon as it runs in production (process mode: no libvirt in
-# the guest), every INTERVAL_S seconds (default 1), for WINDOW seconds; its
-# log goes to DIR/daemon.log.  FROM and TO are unused: it decides itself.
+# the guest), every INTERVAL_S seconds (default 1), for WINDOW seconds; when
+# the scenario sets SETTLE_WHEN (a command), then until that command is true,
+# at most SETTLE_S seconds more (default 300): on a loaded host the same
+# moves take longer, and the checks are about where the VMs end, not how
+# fast a loaded machine copies pages.  Its log goes to DIR/daemon.log.
+# FROM and TO are unused: it decides itself.
 contender_ksm_numad_daemon() {
 	cat > /tmp/ksm-numad.conf <<CONF
 # Where this differs from the shipped file, and why: a window of 30 s needs
@@ -136,6 +140,13 @@ CONF
 	ksm-numad -c /tmp/ksm-numad.conf --log-target stderr > "$1/daemon.log" 2>&1 &
 	_pid=$!
 	sleep "$5"
+	if [ -n "${SETTLE_WHEN:-}" ]; then
+		if wait_for "${SETTLE_S:-300}" $SETTLE_WHEN; then
+			event "$1" settled
+		else
+			log "not settled ($SETTLE_WHEN) within ${SETTLE_S:-300} s after the window"
+		fi
+	fi
 	_cpu=$(cpu_seconds "$_pid")
 	kill -TERM "$_pid"
 	wait "$_pid"
@@ -143,3 +154,4 @@ CONF
 	event "$1" daemon-end "rc=$_rc"
 	echo "contender	name=ksm-numad-daemon	status=$([ $_rc -eq 0 ] && echo ran || echo failed)	cpu_s=$_cpu	rc=$_rc" > "$1/contender.tsv"
 }
+

@@ -22,7 +22,11 @@
 # first 300 s of uptime, processes it did not bind itself (the same
 # section): its window starts once the guest is up 310 s.
 #
-# usage: several-vms.sh [--big] WINDOW CONTENDER...
+# --settle (the check) keeps the daemon running after the window until every
+# VM is 95 % local by its own measure (at most 300 s more): where they end
+# is checked, not how fast a loaded host copies pages.
+#
+# usage: several-vms.sh [--big] [--settle] WINDOW CONTENDER...
 . /lib/kn/common.sh
 . /lib/kn/contenders.sh
 
@@ -36,7 +40,11 @@ db:1:2:352M:unique
 batch:2:0:160M:unique,192M:zero:ksm"
 	shift
 fi
-[ $# -ge 2 ] || fail "usage: several-vms.sh [--big] WINDOW CONTENDER..."
+if [ "$1" = --settle ]; then
+	SETTLE_WHEN=all_local
+	shift
+fi
+[ $# -ge 2 ] || fail "usage: several-vms.sh [--big] [--settle] WINDOW CONTENDER..."
 window=$1
 shift
 
@@ -55,7 +63,7 @@ run_contender() {
 		start_workload "$OUT/$c/twin-$name" -n "twin-$name" -r 32M:unique -M "$mem" -C "$cpu" -t 2
 		twins="$twins $name:$WL_PID"
 		# shellcheck disable=SC2086
-		start_workload "$dir" -n "qemu-$name" $args -M "$mem" -C "$cpu" -t 2
+		start_workload "$dir" -n "qemu-$name" $args -M "$mem" -C "$cpu" -t 2 -l "$dir/live"
 		eval "pid_$name=$WL_PID"
 		all="$all $name:$WL_PID:$mem:$cpu"
 	done
@@ -89,5 +97,14 @@ run_contender() {
 }
 
 uptime_past() { [ "$(uptime_ms)" -ge "$1" ]; }
+
+# all_local: every VM of this contender is at least 95 % local by its own
+# latest sample (workload -l).
+all_local() {
+	for v in $all; do
+		awk -F= '$1 == "local_pct" && $2 >= 95 { ok = 1 } END { exit !ok }' \
+			"$OUT/$c/${v%%:*}/live" 2>/dev/null || return 1
+	done
+}
 
 for c in "$@"; do run_contender "$c"; done
