@@ -5,7 +5,11 @@
 
 #include "plan.h"
 
-enum act { ACT_SKIP, ACT_MOVE, ACT_KSM };
+/* What becomes of a page: moved (two ways) or left, and why. */
+enum act {
+	ACT_MOVE, ACT_KSM,
+	ACT_ABSENT, ACT_ON_TARGET, ACT_SHARED, ACT_KSM_OVER, ACT_KSM_KEPT,
+};
 
 void plan_init(struct plan *p)
 {
@@ -69,45 +73,56 @@ static uint32_t page_pages(const struct pm_page *pg)
 	return pg->kind == PM_THP ? PLAN_THP_PAGES : 1;
 }
 
-/* What to do with one page; counts what is not moved into T (if not NULL). */
-static enum act decide(const struct pm_page *pg, int node,
-                       const struct plan_rules *r, struct plan_tally *t)
+/* What to do with one page on NODE.  Counts nothing: see count_left. */
+static enum act decide(const struct pm_page *pg, int node, const struct plan_rules *r)
 {
-	struct plan_tally dummy;
-	uint32_t n = page_pages(pg);
-
-	if (!t)
-		t = &dummy;
-	if (pg->kind == PM_ABSENT || node == -ENOENT || node == -EFAULT) {
-		t->absent += n;
-		return ACT_SKIP;
-	}
-	if (node >= 0 && idset_has(&r->target, node)) {
-		t->on_target += n;
-		return ACT_SKIP;
-	}
+	if (pg->kind == PM_ABSENT || node == -ENOENT || node == -EFAULT)
+		return ACT_ABSENT;
+	if (node >= 0 && idset_has(&r->target, node))
+		return ACT_ON_TARGET;
 	if (pg->kind == PM_EXCLUSIVE || (pg->kind == PM_THP && pg->mapcount <= 1))
 		return ACT_MOVE;
-	if (pg->kind != PM_KSM || pg->mapcount == 0) {
-		t->shared += n;         /* PM_SHARED, shared THPs, KSM of unknown count */
-		return ACT_SKIP;
-	}
-	if (pg->mapcount > r->ksm_max_mapcount) {
+	if (pg->kind != PM_KSM || pg->mapcount == 0)
+		return ACT_SHARED;      /* PM_SHARED, shared THPs, KSM of unknown count */
+	if (pg->mapcount > r->ksm_max_mapcount)
+		return ACT_KSM_OVER;
+	if (!r->move_ksm || !r->chains_bounded)
+		return ACT_KSM_KEPT;
+	return ACT_KSM;
+}
+
+/* Counts page PG, left where it is for reason A, into T. */
+static void count_left(struct plan_tally *t, const struct pm_page *pg, enum act a)
+{
+	uint32_t n = page_pages(pg);
+
+	switch (a) {
+	case ACT_ABSENT:
+		t->absent += n;
+		break;
+	case ACT_ON_TARGET:
+		t->on_target += n;
+		break;
+	case ACT_SHARED:
+		t->shared += n;
+		break;
+	case ACT_KSM_OVER:
 		t->ksm_over++;
 		if (pg->mapcount > t->ksm_over_maxmap)
 			t->ksm_over_maxmap = pg->mapcount;
-		return ACT_SKIP;
-	}
-	if (!r->move_ksm || !r->chains_bounded) {
+		break;
+	case ACT_KSM_KEPT:
 		t->ksm_kept++;
-		return ACT_SKIP;
+		break;
+	case ACT_MOVE:
+	case ACT_KSM:
+		break;
 	}
-	return ACT_KSM;
 }
 
 bool plan_could_move(const struct pm_page *pg, const struct plan_rules *r)
 {
-	enum act a = decide(pg, -EAGAIN, r, NULL);
+	enum act a = decide(pg, -EAGAIN, r);
 
 	return a == ACT_MOVE || a == ACT_KSM;
 }
@@ -163,15 +178,17 @@ static int list_targets(const struct idset *s, int *tgt)
 	return nt ? nt : -EINVAL;
 }
 
-/* Entries of kind WANT, in address order; tallies on the first pass only. */
+/* Entries of kind WANT, in address order; counts what stays on the first
+ * pass (WANT ACT_MOVE) only. */
 static void pass(struct plan *p, const struct pm_window *w, const int *node,
                  const struct plan_rules *r, const int *tgt, int nt, enum act want)
 {
 	for (int i = 0; i < w->n; i++) {
 		const struct pm_page *pg = &w->page[i];
-		int at = node ? node[i] : -1;
-		enum act a = decide(pg, at, r, want == ACT_MOVE ? &p->tally : NULL);
+		enum act a = decide(pg, node ? node[i] : -1, r);
 
+		if (want == ACT_MOVE)
+			count_left(&p->tally, pg, a);
 		if (a != want)
 			continue;
 		append(p, pg, pick_target(p, tgt, nt, page_pages(pg)), a == ACT_KSM,
