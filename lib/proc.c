@@ -20,6 +20,7 @@
 #define CGROUP_LIMIT (64u << 10)
 #define KSM_STAT_BUF 4096
 #define MAX_THREADS 4096
+#define PF_EXITING 0x00000004       /* include/linux/sched.h: in do_exit() */
 
 /* stat fields printed as signed numbers (fs/proc/array.c). */
 static const uint64_t stat_signed =
@@ -146,13 +147,14 @@ int proc_parse_stat(const char *buf, struct proc_stat *st)
 	if (stat_fields(close + 1, v) < 0)
 		return -EINVAL;
 	/* Negative values are stored two's complement: these checks refuse them. */
-	if (v[4] > INT_MAX || v[20] > LONG_MAX || v[39] > INT_MAX)
+	if (v[4] > INT_MAX || v[9] > UINT_MAX || v[20] > LONG_MAX || v[39] > INT_MAX)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	st->pid = (pid_t)pid;
 	copy_str(st->comm, sizeof(st->comm), open + 1, close - open - 1);
 	st->state = (char)v[3];
 	st->ppid = (pid_t)v[4];
+	st->flags = (unsigned int)v[9];
 	st->utime = v[14];
 	st->stime = v[15];
 	st->num_threads = (long)v[20];
@@ -160,6 +162,13 @@ int proc_parse_stat(const char *buf, struct proc_stat *st)
 	st->rss_pages = v[24];
 	st->processor = (int)v[39];
 	return 0;
+}
+
+/* 'x' is "dead" before Linux 4.14. */
+bool proc_stat_exiting(const struct proc_stat *st)
+{
+	return st->state == 'Z' || st->state == 'X' || st->state == 'x' ||
+	       (st->flags & PF_EXITING);
 }
 
 int proc_read_stat(const struct rt_root *r, pid_t pid, pid_t tid, struct proc_stat *st)
@@ -825,6 +834,22 @@ int proc_read(const struct rt_root *r, pid_t pid, bool prefer_cgroup, struct pro
 	return proc_read_seen(r, pid, NULL, prefer_cgroup, info);
 }
 
+/* A last look at PID after reading its files gave RET (0 or -errno):
+ * -ESRCH if it is gone, exiting, or a new process (started later than
+ * FIRST), for then a malformed file was the exit's doing (a process that
+ * released its memory has empty ksm_merging_pages and numa_maps); else RET,
+ * or the look's own error. */
+static int recheck(const struct rt_root *r, pid_t pid, const struct proc_stat *first,
+                   struct proc_stat *again, int ret)
+{
+	int now = proc_read_stat(r, pid, 0, again);
+
+	if (now == -ESRCH || (now == 0 && (again->starttime != first->starttime ||
+	                                   proc_stat_exiting(again))))
+		return -ESRCH;
+	return ret < 0 ? ret : now;
+}
+
 int proc_read_seen(const struct rt_root *r, pid_t pid, const struct proc_stat *seen,
                    bool prefer_cgroup, struct proc_info *info)
 {
@@ -836,13 +861,13 @@ int proc_read_seen(const struct rt_root *r, pid_t pid, const struct proc_stat *s
 		info->stat = *seen;
 	else
 		ret = proc_read_stat(r, pid, 0, &info->stat);
-	if (ret == 0)
-		ret = read_rest(r, pid, prefer_cgroup, info);
-	if (ret == 0)
-		ret = proc_read_stat(r, pid, 0, &again);
-	/* A new process under the same PID started later. */
-	if (ret == 0 && again.starttime != info->stat.starttime)
+	if (ret == 0 && proc_stat_exiting(&info->stat)) {
 		ret = -ESRCH;
+	} else if (ret == 0) {
+		ret = read_rest(r, pid, prefer_cgroup, info);
+		if (ret != -ESRCH && ret != -ENOMEM)
+			ret = recheck(r, pid, &info->stat, &again, ret);
+	}
 	if (ret < 0) {
 		proc_info_free(info);
 		return ret;

@@ -2,7 +2,9 @@
  *
  * Readers are bounded and tolerant: a process that exits between two files
  * is normal and reported as -ESRCH, as is a PID reused by a new process
- * (its start time changed).  Malformed files give -EINVAL.
+ * (its start time changed) and a process that is exiting (a zombie, or
+ * PF_EXITING), whose memory files read empty.  Malformed files of a live
+ * process give -EINVAL.
  */
 #ifndef KN_PROC_H
 #define KN_PROC_H
@@ -24,6 +26,7 @@ struct proc_stat {
 	char comm[PROC_COMM_LEN];   /* between the first '(' and the last ')' */
 	char state;
 	pid_t ppid;
+	unsigned int flags;         /* the kernel's PF_* task flags */
 	uint64_t utime, stime;      /* clock ticks */
 	uint64_t starttime;         /* clock ticks after boot: identifies the process */
 	long num_threads;
@@ -92,6 +95,9 @@ struct proc_info {
 /* Parses the text of a stat file; -EINVAL if malformed. */
 int proc_parse_stat(const char *buf, struct proc_stat *st);
 
+/* True if ST is of a process that exited (zombie, dead) or is exiting. */
+bool proc_stat_exiting(const struct proc_stat *st);
+
 /* Reads /proc/PID/stat, or task/TID/stat when TID > 0; -ESRCH if gone. */
 int proc_read_stat(const struct rt_root *r, pid_t pid, pid_t tid, struct proc_stat *st);
 
@@ -126,7 +132,8 @@ int proc_read_cgroup(const struct rt_root *r, pid_t pid, char *v2, size_t v2len,
 int proc_read_threads(const struct rt_root *r, pid_t pid, struct proc_info *info);
 
 /* Reads everything above for PID into INFO (cgroup memory preferred when
- * PREFER_CGROUP); -ESRCH if it vanished or its PID was reused meanwhile. */
+ * PREFER_CGROUP); -ESRCH if it vanished, is exiting, or its PID was reused
+ * meanwhile. */
 int proc_read(const struct rt_root *r, pid_t pid, bool prefer_cgroup, struct proc_info *info);
 
 /* proc_read for a caller that has just read PID's stat into SEEN (NULL:

@@ -74,12 +74,36 @@ static void stat_fields(void **state)
 	assert_int_equal(st.starttime, 333);
 	assert_int_equal(st.rss_pages, 444);
 	assert_int_equal(st.processor, 7);
+	assert_int_equal(st.flags, 4194560);
+	assert_false(proc_stat_exiting(&st));
 	/* Without its newline, and with fields a newer kernel may append. */
 	buf[strlen(buf) - 1] = '\0';
 	assert_int_equal(proc_parse_stat(buf, &st), 0);
 	strcat(buf, " 5 6\n");
 	assert_int_equal(proc_parse_stat(buf, &st), 0);
 	assert_int_equal(st.processor, 7);
+}
+
+/* A zombie (Z), a dead task (X, or x before Linux 4.14) and a task in
+ * do_exit() (PF_EXITING in flags, field 9, whatever its state) are exiting. */
+static void stat_exiting(void **state)
+{
+	static const char *const states[] = { "Z", "X", "x" };
+	struct proc_stat st;
+	char buf[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		stat_line(buf, sizeof(buf), 3, states[i]);
+		assert_int_equal(proc_parse_stat(buf, &st), 0);
+		assert_true(proc_stat_exiting(&st));
+	}
+	stat_line(buf, sizeof(buf), 9, "4194564");      /* 0x400104: PF_EXITING */
+	assert_int_equal(proc_parse_stat(buf, &st), 0);
+	assert_int_equal(st.state, 'S');
+	assert_true(proc_stat_exiting(&st));
+	stat_line(buf, sizeof(buf), 9, "4294967296");   /* printed as %u */
+	assert_int_equal(proc_parse_stat(buf, &st), -EINVAL);
 }
 
 static void stat_comm(void **state)
@@ -510,6 +534,33 @@ static void read_whole(void **state)
 	rt_close(r);
 }
 
+/* hostile-exiting: a zombie (5100) and a process in do_exit() whose memory
+ * is gone (5200) have empty ksm_stat, numa_maps and ksm_merging_pages: they
+ * are gone (-ESRCH), not unreadable.  The same empty ksm_merging_pages in a
+ * live process (5300) is malformed (-EINVAL). */
+static void read_exiting(void **state)
+{
+	struct rt_root *r = open_tree("hostile-exiting");
+	struct proc_info info;
+	struct proc_stat st;
+
+	(void)state;
+	assert_int_equal(proc_read_stat(r, 5100, 0, &st), 0);
+	assert_true(proc_stat_exiting(&st));
+	assert_int_equal(proc_read(r, 5100, true, &info), -ESRCH);
+	assert_null(info.threads);
+	assert_int_equal(proc_read_seen(r, 5100, &st, true, &info), -ESRCH);
+	assert_int_equal(proc_read_stat(r, 5200, 0, &st), 0);
+	assert_int_equal(st.state, 'D');
+	assert_true(proc_stat_exiting(&st));
+	assert_int_equal(proc_read(r, 5200, true, &info), -ESRCH);
+	assert_int_equal(proc_read_stat(r, 5300, 0, &st), 0);
+	assert_false(proc_stat_exiting(&st));
+	assert_int_equal(proc_read(r, 5300, true, &info), -EINVAL);
+	assert_null(info.threads);
+	rt_close(r);
+}
+
 static void read_old_and_noksm(void **state)
 {
 	struct rt_root *r = open_tree("hostile-oldkernel");
@@ -637,6 +688,68 @@ static void remove_thread(struct copy *c)
 	tt_drop(c->dir, rel);
 }
 
+/* The process exits while its files are read: ksm_merging_pages reads
+ * empty, as the kernel gives it once the memory is released. */
+static void empty_merging_pages(struct copy *c)
+{
+	char rel[64];
+
+	pid_rel(rel, sizeof(rel), c, "/ksm_merging_pages");
+	tt_put(c->dir, rel, "");
+}
+
+/* ... and the process is a zombie by the time stat is read again. */
+static void become_zombie(struct copy *c)
+{
+	char rel[64], path[PATH_MAX], buf[2048], *p;
+	FILE *f;
+
+	empty_merging_pages(c);
+	pid_rel(rel, sizeof(rel), c, "/stat");
+	snprintf(path, sizeof(path), "%s/%s", c->dir, rel);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	assert_true(p && p[1] == ' ' && p[2] == 'S');
+	p[2] = 'Z';
+	tt_put(c->dir, rel, buf);
+}
+
+/* ... or already reaped: its stat is gone. */
+static void reaped(struct copy *c)
+{
+	char rel[64];
+
+	empty_merging_pages(c);
+	pid_rel(rel, sizeof(rel), c, "/stat");
+	tt_drop(c->dir, rel);
+}
+
+/* An empty ksm_merging_pages met mid-read is the exit's doing when the
+ * process turned out to be a zombie or gone (-ESRCH); in a process still
+ * alive it is malformed (-EINVAL). */
+static void exits_while_read(void **state)
+{
+	static void (*const action[])(struct copy *) = {
+		become_zombie, reaped, empty_merging_pages,
+	};
+	static const int want[] = { -ESRCH, -ESRCH, -EINVAL };
+	struct copy *c = *state;
+	struct proc_info info;
+
+	for (size_t i = 0; i < sizeof(action) / sizeof(action[0]); i++) {
+		copy_pid(c, 4242);
+		c->trigger = "/4242/ksm_merging_pages";
+		c->action = action[i];
+		rt_set_read_hook(c->r, hook, c);
+		assert_int_equal(proc_read(c->r, 4242, true, &info), want[i]);
+		assert_int_equal(c->fired, 1);
+		assert_null(info.threads);
+	}
+}
+
 static void pid_reused(void **state)
 {
 	struct copy *c = *state;
@@ -738,6 +851,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stat_fields),
+		cmocka_unit_test(stat_exiting),
 		cmocka_unit_test(stat_comm),
 		cmocka_unit_test(stat_malformed),
 		cmocka_unit_test(stat_fixtures),
@@ -754,11 +868,13 @@ int main(void)
 		cmocka_unit_test(cgroup_paths),
 		cmocka_unit_test(threads_gaps),
 		cmocka_unit_test(read_whole),
+		cmocka_unit_test(read_exiting),
 		cmocka_unit_test(read_old_and_noksm),
 		cmocka_unit_test_setup_teardown(pid_reused, setup_copy, teardown_copy),
 		cmocka_unit_test_setup_teardown(pid_reused_seen, setup_copy, teardown_copy),
 		cmocka_unit_test_setup_teardown(pid_vanishes, setup_copy, teardown_copy),
 		cmocka_unit_test_setup_teardown(thread_vanishes, setup_copy, teardown_copy),
+		cmocka_unit_test_setup_teardown(exits_while_read, setup_copy, teardown_copy),
 		cmocka_unit_test(live_self),
 	};
 

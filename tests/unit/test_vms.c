@@ -209,6 +209,31 @@ static void domains(void **state)
 	done(&s);
 }
 
+/* hostile-exiting: qemu processes that are exiting (a zombie, one in
+ * do_exit()) read empty memory files; they are VMs gone (vanished), not
+ * unreadable processes to warn about, be they domains or not.  A live one
+ * whose ksm_merging_pages is empty is unreadable. */
+static void exiting_processes(void **state)
+{
+	struct vms_domain d[2] = { { "gone", 5100, 9100, 2, NULL }, { "going", 5200, 0, 2, NULL } };
+	struct vms_domains doms = { 2, d };
+	struct scan s;
+	struct cfg cfg;
+
+	(void)state;
+	cfg_defaults(&cfg);
+	scan(&s, "hostile-exiting", &cfg);
+	assert_int_equal(s.l.n, 0);
+	assert_int_equal(s.l.vanished, 2);    /* 5100, 5200 */
+	assert_int_equal(s.l.unreadable, 1);  /* 5300 */
+	vms_free(&s.l);
+	assert_int_equal(vms_scan(s.r, &cfg, &s.t, &doms, &s.l), 0);
+	assert_int_equal(s.l.n, 0);
+	assert_int_equal(s.l.vanished, 2);
+	assert_int_equal(s.l.unreadable, 1);
+	done(&s);
+}
+
 /* scan_all = no (numad -S 0): only the included PIDs. */
 static void scan_included_only(void **state)
 {
@@ -255,6 +280,7 @@ int main(void)
 		cmocka_unit_test(old_kernel),
 		cmocka_unit_test(no_ksm_no_numa),
 		cmocka_unit_test(domains),
+		cmocka_unit_test(exiting_processes),
 		cmocka_unit_test(scan_included_only),
 		cmocka_unit_test(live_self),
 	};
