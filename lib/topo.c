@@ -129,6 +129,33 @@ static void read_meminfo(const struct rt_root *r, enum rt_fs fs,
 	free(buf);
 }
 
+/* Reads MemFree of the meminfo at PATH (FS) into *KIB; -errno. */
+static int read_memfree(const struct rt_root *r, enum rt_fs fs, const char *path,
+                        uint64_t *kib)
+{
+	char *buf;
+	ssize_t n = rt_read_alloc(r, fs, &buf, MEMINFO_MAX, "%s", path);
+	int ret;
+
+	if (n < 0)
+		return (int)n;
+	ret = meminfo_get(buf, "MemFree", kib);
+	free(buf);
+	return ret == -ENOENT ? -EINVAL : ret;
+}
+
+int topo_node_free(const struct rt_root *r, int id, uint64_t *kib)
+{
+	char path[64];
+
+	if (id < 0)
+		return -EINVAL;
+	if (!rt_exists(r, RT_SYS, NODE_DIR))
+		return id == 0 ? read_memfree(r, RT_PROC, "meminfo", kib) : -ENOENT;
+	snprintf(path, sizeof(path), NODE_DIR "/node%d/meminfo", id);
+	return read_memfree(r, RT_SYS, path, kib);
+}
+
 /* Parses NR distances from TEXT into ROW; false on garbage or a wrong count. */
 static bool parse_dist_row(const char *text, int *row, int nr)
 {

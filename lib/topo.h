@@ -37,6 +37,11 @@ struct topo {
  * (CONFIG_NUMA=n) reads as one node 0 with the memory of the proc meminfo. */
 int topo_read(const struct rt_root *r, struct topo *t);
 
+/* MemFree of node ID, as topo_read reads it, into *KIB: the node's meminfo
+ * (the proc meminfo for node 0 of a host without node directories);
+ * -ENOENT, -EINVAL if it has no MemFree line or a garbled one, -errno. */
+int topo_node_free(const struct rt_root *r, int id, uint64_t *kib);
+
 /* Frees what topo_read allocated. */
 void topo_free(struct topo *t);
 

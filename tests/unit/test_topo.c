@@ -345,6 +345,52 @@ static void test_garbage_node_files(void **state)
 	tt_remove(dir);
 }
 
+/* One node's free memory, read as topo_read reads it (the mover's reserve
+ * check reads it this way at every call). */
+static void test_node_free(void **state)
+{
+	struct rt_root *r;
+	uint64_t kib = 7;
+	char *dir;
+
+	(void)state;
+	open_fixture("hostile-gaps", &r);
+	assert_int_equal(topo_node_free(r, 0, &kib), 0);
+	assert_int_equal(kib, 1048576);
+	assert_int_equal(topo_node_free(r, 2, &kib), 0);
+	assert_int_equal(kib, 6291456);
+	assert_int_equal(topo_node_free(r, 5, &kib), 0);        /* memoryless */
+	assert_int_equal(kib, 0);
+	kib = 7;
+	assert_int_equal(topo_node_free(r, 1, &kib), -ENOENT);  /* a gap */
+	assert_int_equal(topo_node_free(r, -1, &kib), -EINVAL);
+	assert_int_equal(kib, 7);
+	rt_close(r);
+
+	/* node1's meminfo stops after MemTotal: no figure */
+	open_fixture("hostile-oldkernel", &r);
+	assert_int_equal(topo_node_free(r, 1, &kib), -EINVAL);
+	assert_int_equal(kib, 7);
+	rt_close(r);
+
+	/* no node directories: node 0 is the whole host */
+	open_fixture("hostile-noksm", &r);
+	assert_int_equal(topo_node_free(r, 0, &kib), 0);
+	assert_int_equal(kib, 524288);
+	assert_int_equal(topo_node_free(r, 1, &kib), -ENOENT);
+	rt_close(r);
+
+	dir = tt_copy("hostile-gaps");
+	tt_put(dir, "sys/devices/system/node/node0/meminfo",
+	    "Node 0 MemTotal:   4194304 kB\nNode 0 MemFree: 12x kB\n");
+	open_dir(dir, &r);
+	kib = 7;
+	assert_int_equal(topo_node_free(r, 0, &kib), -EINVAL);
+	assert_int_equal(kib, 7);
+	rt_close(r);
+	tt_remove(dir);
+}
+
 static void test_live_host(void **state)
 {
 	struct rt_root *r;
@@ -380,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_offline_from_present),
 		cmocka_unit_test(test_has_memory),
 		cmocka_unit_test(test_garbage_node_files),
+		cmocka_unit_test(test_node_free),
 		cmocka_unit_test(test_live_host),
 	};
 
