@@ -1,5 +1,7 @@
 /* mover.c - the migration engine (see mover.h).  Moves pages only through
- * move_pages (libnuma's numa_move_pages), never the whole-process call. */
+ * move_pages (libnuma's numa_move_pages), never the whole-process call.
+ * libnuma is used for that call only: what the engine reads of the host
+ * (pagemap, free memory, liveness) goes through the root context. */
 #include <errno.h>
 #include <numa.h>
 #include <numaif.h>
@@ -10,6 +12,7 @@
 
 #include "mover.h"
 #include "proc.h"
+#include "topo.h"
 
 /* Windows read per step while looking for work, and their least size. */
 #define MV_SCAN_WINDOWS 64
@@ -166,14 +169,14 @@ int mv_window_pm(void *data, pid_t pid, uint64_t from, int max, struct pm_window
 	return pm_read(data, pid, from, max, w);
 }
 
-int mv_free_live(void *data, int node, uint64_t *bytes)
+int mv_free_root(void *data, int node, uint64_t *bytes)
 {
-	long long freep = 0;
+	uint64_t kib;
+	int r = topo_node_free(data, node, &kib);
 
-	(void)data;
-	if (numa_available() < 0 || numa_node_size64(node, &freep) < 0 || freep < 0)
-		return -ENODEV;
-	*bytes = (uint64_t)freep;
+	if (r < 0)
+		return r;
+	*bytes = kib << 10;
 	return 0;
 }
 
@@ -197,7 +200,8 @@ void mv_opts_live(struct mv_opts *o, const struct rt_root *r)
 	o->window = mv_window_pm;
 	o->window_data = (void *)r;
 	o->clock = mv_clock_mono;
-	o->free = mv_free_live;
+	o->free = mv_free_root;
+	o->free_data = (void *)r;
 	o->alive = mv_alive_proc;
 	o->alive_data = (void *)r;
 	o->reserve_bytes = 512ull << 20;

@@ -129,8 +129,10 @@ typedef int mv_alive_fn(void *data, pid_t pid);
 /* mv_alive_fn on a root context (DATA): /proc/PID/stat exists, state not Z/X. */
 int mv_alive_proc(void *data, pid_t pid);
 
-/* libnuma's view of the running host (DATA unused). */
-int mv_free_live(void *data, int node, uint64_t *bytes);
+/* mv_free_fn on a root context (DATA): MemFree of the node's meminfo, read
+ * as the topology reader reads it (topo_node_free), so a --root tree drives
+ * the reserve check as it drives the planner. */
+int mv_free_root(void *data, int node, uint64_t *bytes);
 
 /* Everything a job needs besides the process and its targets. */
 struct mv_opts {
@@ -151,7 +153,7 @@ struct mv_opts {
 	unsigned page_size;             /* 0: the host's */
 };
 
-/* Live backend, pm_read on R, monotonic clock, libnuma free memory, and the
+/* Live backend, pm_read on R, monotonic clock, free memory from R, and the
  * defaults of ksm-numad.conf(5) (5 ms per call, KSM moved up to 64
  * mappings, chains unbounded until the caller says otherwise). */
 void mv_opts_live(struct mv_opts *o, const struct rt_root *r);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <numa.h>
 #include <numaif.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -568,6 +569,111 @@ static void job_reserve(void **state)
 	rig_free(&g);
 }
 
+/* ---- free memory from the root context ---- */
+
+#define NODE_MEMINFO "sys/devices/system/node/node%d/meminfo"
+
+/* Writes node ID's meminfo in tree DIR: FREE_MIB MiB free of 16 GiB. */
+static void put_free(const char *dir, int id, unsigned free_mib)
+{
+	char rel[128], text[256];
+
+	snprintf(rel, sizeof(rel), NODE_MEMINFO, id);
+	snprintf(text, sizeof(text), "Node %d MemTotal:       16777216 kB\n"
+	         "Node %d MemFree:        %8u kB\n"
+	         "Node %d MemUsed:               0 kB\n", id, id, free_mib * 1024u, id);
+	tt_put(dir, rel, text);
+}
+
+/* The daemon's options (mv_opts_live) on the tree R, with the dry backend,
+ * the synthetic process and virtual time of the rig: pages on node FROM. */
+static void rig_on_tree(struct rig *g, const struct rt_root *r, int from, int to)
+{
+	rig_init(g);
+	mv_opts_live(&g->o, r);
+	g->dry.query_node = from;
+	g->o.backend = mv_dry_backend(&g->dry);
+	g->o.window = proc_window;
+	g->o.window_data = &g->proc;
+	g->o.clock = mv_dry_clock;
+	g->o.clock_data = &g->dry;
+	g->o.alive = NULL;
+	g->o.page_size = PG;
+	idset_clear(&g->target);
+	idset_add(&g->target, to);
+}
+
+/* After 1,000 pages moved, the tree says the target has 100 MiB left. */
+struct draining {
+	const char *dir;
+	int node;
+	long moved;
+};
+
+static int draining_answer(void *data, uint64_t addr, int target)
+{
+	struct draining *d = data;
+
+	(void)addr;
+	if (target < 0)
+		return 1 - d->node;
+	if (++d->moved == 1000)
+		put_free(d->dir, d->node, 100);
+	return target;
+}
+
+/* The engine's reserve check reads free memory where the rest of the daemon
+ * does: the root context's node meminfo (a --root tree drives it too), not
+ * libnuma's view of the running host.  The tree says the target node has
+ * 100 MiB free, under the 512 MiB reserve: the move stops before its first
+ * call; with 8 GiB free it goes through; and a node whose free memory falls
+ * mid-move stops it there (read at every call, not once). */
+static void job_reserve_from_tree(void **state)
+{
+	char *dir = tt_copy("guest-2node");
+	struct draining drain = { .dir = dir };
+	struct rt_root *r;
+	struct rig g;
+
+	(void)state;
+	assert_int_equal(rt_open(dir, &r), 0);
+	for (int to = 0; to < 2; to++) {
+		put_free(dir, to, 100);
+		put_free(dir, 1 - to, 8192);
+		rig_on_tree(&g, r, 1 - to, to);
+		assert_int_equal(g.o.reserve_bytes, 512ull << 20);
+		proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+		rig_start(&g);
+		assert_int_equal(run(&g, NULL), -ENOSPC);
+		assert_int_equal(g.job.state, MV_RESERVE);
+		assert_int_equal(g.job.stop_node, to);
+		assert_int_equal(g.job.t.calls, 0);
+		rig_free(&g);
+
+		put_free(dir, to, 8192);
+		rig_on_tree(&g, r, 1 - to, to);
+		proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+		rig_start(&g);
+		assert_int_equal(run(&g, NULL), 0);
+		assert_int_equal(g.job.t.moved, 20000);
+		rig_free(&g);
+
+		drain.node = to;
+		drain.moved = 0;
+		rig_on_tree(&g, r, 1 - to, to);
+		g.dry.answer = draining_answer;
+		g.dry.answer_data = &drain;
+		proc_fill(&g.proc, 20000, PM_EXCLUSIVE, 1);
+		rig_start(&g);
+		assert_int_equal(run(&g, NULL), -ENOSPC);
+		assert_int_equal(g.job.stop_node, to);
+		assert_true(g.job.t.moved >= 1000 && g.job.t.moved < 20000);
+		rig_free(&g);
+	}
+	rt_close(r);
+	tt_remove(dir);
+}
+
 /* The caller's MB-per-interval budget: stop stepping, resume later. */
 static void job_deferred(void **state)
 {
@@ -758,6 +864,7 @@ int main(void)
 		cmocka_unit_test(job_exiting_between_windows),
 		cmocka_unit_test(alive_proc),
 		cmocka_unit_test(job_reserve),
+		cmocka_unit_test(job_reserve_from_tree),
 		cmocka_unit_test(job_deferred),
 		cmocka_unit_test(job_all_local),
 		cmocka_unit_test(job_bad_source),
