@@ -363,14 +363,31 @@ static int next_window(struct mv_job *j)
 	return 0;
 }
 
-/* 1: a chunk is ready; 2: none yet, more to scan; 0: nothing left. */
+/* True once the per-call budget has passed since T0 on the job's clock. */
+static bool time_up(const struct mv_job *j, uint64_t t0)
+{
+	uint64_t now = j->o->clock(j->o->clock_data);
+
+	return (now > t0 ? now - t0 : 0) >= j->o->budget.call_ns;
+}
+
+/* Reads windows from where the last step left off until one has work:
+ * at least one, at most MV_SCAN_WINDOWS, and none once the step has used
+ * the per-call budget of the job's clock -- pagemap reads and queries can
+ * be slow on a large VM, and a step must stay short for the watchdog and
+ * the pause.  1: a chunk is ready within the budget; 2: not yet (more to
+ * read, or a chunk waits for the next step); 0: nothing left. */
 static int scan(struct mv_job *j)
 {
+	uint64_t t0 = j->o->clock(j->o->clock_data);
+
 	for (int i = 0; i < MV_SCAN_WINDOWS && !j->eof; i++) {
 		int r = next_window(j);
 
 		if (r < 0)
 			return r;
+		if (time_up(j, t0))
+			return j->plan.nchunks || !j->eof ? 2 : 0;
 		if (j->plan.nchunks)
 			return 1;
 	}

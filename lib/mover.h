@@ -216,8 +216,10 @@ int mv_job_init(struct mv_job *j, pid_t pid, const struct idset *target,
 /* Frees the job's buffers (the totals stay readable). */
 void mv_job_free(struct mv_job *j);
 
-/* Reads windows until one has work (a bounded scan), then makes at most one
- * move call.  1: more remains; 0: done; -ESRCH: the process is gone;
+/* Reads windows from where the last step stopped until one has work, for at
+ * most the per-call budget of O's clock (and at least one window), then
+ * makes at most one move call -- none if the reading used the budget up.
+ * 1: more remains; 0: done; -ESRCH: the process is gone;
  * -ENOSPC: a target node fell under the reserve (J->stop_node); other
  * -errno: failed.  Once ended, returns the same value again. */
 int mv_job_step(struct mv_job *j, struct mv_step *out);

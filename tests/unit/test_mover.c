@@ -720,6 +720,93 @@ static void job_all_local(void **state)
 	rig_free(&g);
 }
 
+/* A pagemap source whose every read takes READ_NS of the rig's virtual
+ * time, and which checks that each read starts where the last one ended. */
+struct slow {
+	struct rig *g;
+	uint64_t read_ns;
+	uint64_t expect_from;           /* the previous window's next */
+	long reads;
+	bool skipped;                   /* a read did not resume at expect_from */
+};
+
+static int slow_window(void *data, pid_t pid, uint64_t from, int max, struct pm_window *w)
+{
+	struct slow *sl = data;
+	int r = proc_window(&sl->g->proc, pid, from, max, w);
+
+	sl->reads++;
+	sl->skipped |= from != sl->expect_from;
+	sl->expect_from = w->next;
+	sl->g->dry.now_ns += sl->read_ns;
+	return r;
+}
+
+/* Steps G's job to its end; checks every step against the 5 ms budget:
+ * a step's reading stops once the budget is used up (it may overrun by
+ * the one read that used it up), and a step that used it up makes no move
+ * call.  Returns the number of steps. */
+static int run_slow(struct rig *g, struct slow *sl)
+{
+	struct mv_step s;
+	int r, n = 0;
+
+	do {
+		uint64_t t0 = g->dry.now_ns;
+		long reads = sl->reads;
+		uint64_t took;
+
+		r = mv_job_step(&g->job, &s);
+		took = g->dry.now_ns - t0;
+		assert_true(++n < 100000);
+		if (reads != sl->reads)
+			assert_true(took - s.ns <= 5 * MS + sl->read_ns + 100 * US);
+		if (took - s.ns > 5 * MS)
+			assert_false(s.call);
+	} while (r == 1);
+	assert_int_equal(r, 0);
+	assert_false(sl->skipped);
+	return n;
+}
+
+/* Slow pagemap reads (a huge VM, a loaded host): a step's scan is bounded
+ * by the budget in the job's clock, not only by a count of windows, and
+ * the next step resumes at the next window, none read twice or skipped. */
+static void job_slow_scan(void **state)
+{
+	struct rig g;
+	struct slow sl = { .g = &g, .read_ns = 2 * MS };
+	int steps;
+
+	(void)state;
+	/* all local, 2 ms a read: 3 windows a step (6 ms), not 64 (128 ms) */
+	rig_init(&g);
+	g.dry.query_node = 0;
+	proc_fill(&g.proc, 100000, PM_EXCLUSIVE, 1);
+	g.o.window = slow_window;
+	g.o.window_data = &sl;
+	rig_start(&g);
+	steps = run_slow(&g, &sl);
+	assert_int_equal(sl.reads, (100000 + 511) / 512);
+	assert_int_equal(steps, (sl.reads + 2) / 3);
+	assert_int_equal(g.job.t.plan.on_target, 100000);
+	assert_int_equal(g.job.t.calls, 0);
+	rig_free(&g);
+
+	/* work in every window, 6 ms a read (over the budget on its own): a
+	 * step reads one window, the next moves what it found */
+	sl = (struct slow){ .g = &g, .read_ns = 6 * MS };
+	rig_init(&g);
+	proc_fill(&g.proc, 5000, PM_EXCLUSIVE, 1);
+	g.o.window = slow_window;
+	g.o.window_data = &sl;
+	rig_start(&g);
+	run_slow(&g, &sl);
+	assert_int_equal(g.job.t.moved, 5000);
+	assert_int_equal(g.job.t.plan.move, 5000);
+	rig_free(&g);
+}
+
 static void job_bad_source(void **state)
 {
 	struct rig g;
@@ -867,6 +954,7 @@ int main(void)
 		cmocka_unit_test(job_reserve_from_tree),
 		cmocka_unit_test(job_deferred),
 		cmocka_unit_test(job_all_local),
+		cmocka_unit_test(job_slow_scan),
 		cmocka_unit_test(job_bad_source),
 		cmocka_unit_test(live_own_buffer),
 	};
