@@ -16,6 +16,12 @@ struct pinned {
 	struct idset cpus;
 };
 
+/* The last widening of a domain's memory nodes asked of the worker. */
+struct widened {
+	char name[VM_NAME_LEN];
+	struct vms_widening w;
+};
+
 struct vmsrc {
 	sd_event *e;
 	const struct rt_root *r;
@@ -27,6 +33,8 @@ struct vmsrc {
 	bool fallback_said;             /* "managing processes meanwhile" logged */
 	struct pinned *pinned;          /* domains this daemon pinned, and where */
 	int npinned;
+	struct widened *widened;        /* what became of each domain's last widening */
+	int nwidened;
 	struct vms_domain *dom;         /* the last list libvirt gave */
 	int ndom;
 	struct vms_domains view;
@@ -71,6 +79,62 @@ static const char *leave_why(const struct vmsrc *s, const struct virt_dom *d,
 	return NULL;
 }
 
+static struct widened *find_widened(const struct vmsrc *s, const char *name)
+{
+	for (int i = 0; i < s->nwidened; i++)
+		if (strcmp(s->widened[i].name, name) == 0)
+			return &s->widened[i];
+	return NULL;
+}
+
+/* Records that domain NAME's widening is now in state W; dropped when
+ * memory runs out (the balancer then asks again after its wait). */
+static void set_widened(struct vmsrc *s, const char *name, const struct vms_widening *w)
+{
+	struct widened *p = find_widened(s, name);
+
+	if (!p) {
+		p = realloc(s->widened, (size_t)(s->nwidened + 1) * sizeof(*p));
+		if (!p)
+			return;
+		s->widened = p;
+		p = &s->widened[s->nwidened++];
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	}
+	p->w = *w;
+}
+
+/* Forgets the widenings of domains no longer in the kept list. */
+static void prune_widened(struct vmsrc *s)
+{
+	int k = 0;
+
+	for (int i = 0; i < s->nwidened; i++) {
+		bool listed = false;
+
+		for (int j = 0; j < s->ndom && !listed; j++)
+			listed = strcmp(s->dom[j].name, s->widened[i].name) == 0;
+		if (listed)
+			s->widened[k++] = s->widened[i];
+	}
+	s->nwidened = k;
+}
+
+/* A VIRTD_MEMS_DONE: the answer to the widening asked last for its domain. */
+static void widen_done(struct vmsrc *s, const struct virtd_event *ev)
+{
+	struct vms_widening w = { .state = VMS_WIDEN_DONE };
+
+	if (!find_widened(s, ev->domain))
+		return;         /* asked of a worker since stopped, or pruned */
+	if (ev->err < 0) {
+		w.state = VMS_WIDEN_FAILED;
+		w.err = ev->err;
+		snprintf(w.detail, sizeof(w.detail), "%s", ev->detail);
+	}
+	set_widened(s, ev->domain, &w);
+}
+
 /* Replaces the kept list with the worker's latest; false if it had none. */
 static bool take_list(struct vmsrc *s, const struct cfg *cfg)
 {
@@ -95,6 +159,7 @@ static bool take_list(struct vmsrc *s, const struct cfg *cfg)
 	s->dom = nd;
 	s->ndom = l.n;
 	virt_dom_list_free(&l);
+	prune_widened(s);
 	return true;
 }
 
@@ -121,8 +186,10 @@ static void on_virtd(void *data, const struct virtd_event *ev)
 				   "their placement; pinning waits for the reconnection",
 				   s->uri, s->ndom);
 		break;
-	case VIRTD_PIN_DONE:
 	case VIRTD_MEMS_DONE:
+		widen_done(s, ev);
+		break;
+	case VIRTD_PIN_DONE:
 		break;
 	}
 }
@@ -136,10 +203,16 @@ static int start_virtd(struct vmsrc *s, const struct cfg *cfg)
 	free(s->dom);
 	s->dom = NULL;
 	s->ndom = 0;
+	/* A new worker never answers the old one's requests. */
+	free(s->widened);
+	s->widened = NULL;
+	s->nwidened = 0;
 	if (!s->uri[0]) {
 		log_info("libvirt_uri is empty: VMs are processes named by process_names");
 		return 0;
 	}
+	if (s->virtd)
+		return 0;       /* vmsrc_reconfigure started it */
 	r = virtd_start(s->e, s->uri, s->r, KN_LIBVIRT_PID_DIR, on_virtd, s, &s->virtd);
 	if (r < 0)
 		log_err("cannot start the libvirt worker for %s: %s; managing processes "
@@ -165,11 +238,21 @@ int vmsrc_start(sd_event *e, const struct cfg *cfg, const struct rt_root *r,
 
 int vmsrc_reconfigure(struct vmsrc *s, const struct cfg *cfg)
 {
+	struct virtd *fresh = NULL;
+	int r;
+
 	if (strcmp(s->uri, cfg->libvirt_uri) == 0)
 		return 0;
+	/* The new worker first: one that cannot start leaves the old source. */
+	if (cfg->libvirt_uri[0]) {
+		r = virtd_start(s->e, cfg->libvirt_uri, s->r, KN_LIBVIRT_PID_DIR, on_virtd,
+				s, &fresh);
+		if (r < 0)
+			return r;
+	}
 	log_notice("libvirt_uri changed from '%s' to '%s'", s->uri, cfg->libvirt_uri);
 	virtd_stop(s->virtd);
-	s->virtd = NULL;
+	s->virtd = fresh;
 	return start_virtd(s, cfg);
 }
 
@@ -179,6 +262,11 @@ const struct vms_domains *vmsrc_domains(struct vmsrc *s, const struct cfg *cfg)
 		return NULL;
 	if (!take_list(s, cfg) && !s->listed)
 		return NULL;
+	for (int i = 0; i < s->ndom; i++) {
+		const struct widened *w = find_widened(s, s->dom[i].name);
+
+		s->dom[i].widen = w ? w->w : (struct vms_widening){ .state = VMS_WIDEN_NONE };
+	}
 	/* Not connected now: the list libvirt gave last. */
 	s->view.n = s->ndom;
 	s->view.d = s->dom;
@@ -214,9 +302,13 @@ int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus)
 
 int vmsrc_set_mems(void *ctx, const char *name, const struct idset *nodes)
 {
+	static const struct vms_widening queued = { .state = VMS_WIDEN_QUEUED };
 	struct vmsrc *s = ctx;
+	int r = s->virtd ? virtd_set_mems(s->virtd, name, nodes) : -ENOTCONN;
 
-	return s->virtd ? virtd_set_mems(s->virtd, name, nodes) : -ENOTCONN;
+	if (r >= 0)
+		set_widened(s, name, &queued);
+	return r;
 }
 
 const char *vmsrc_describe(struct vmsrc *s)
@@ -248,5 +340,6 @@ void vmsrc_stop(struct vmsrc *s)
 	virtd_stop(s->virtd);
 	free(s->dom);
 	free(s->pinned);
+	free(s->widened);
 	free(s);
 }

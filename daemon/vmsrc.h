@@ -31,17 +31,20 @@ typedef void vmsrc_change_fn(void *data);
 int vmsrc_start(sd_event *e, const struct cfg *cfg, const struct rt_root *r,
                 vmsrc_change_fn *fn, void *data, struct vmsrc **out);
 
-/* Follows a reloaded CFG (a changed libvirt_uri reconnects); 0 or -errno. */
+/* Follows a reloaded CFG (a changed libvirt_uri reconnects); 0, or -errno
+ * when the new source cannot start (the running one is kept, unchanged). */
 int vmsrc_reconfigure(struct vmsrc *s, const struct cfg *cfg);
 
 /* The domains for this pass, or NULL for process mode; valid until the
- * next call.  CFG decides which domains are left alone. */
+ * next call.  CFG decides which domains are left alone; each carries what
+ * became of its last widening asked through vmsrc_set_mems. */
 const struct vms_domains *vmsrc_domains(struct vmsrc *s, const struct cfg *cfg);
 
 /* bal_dom_pin_fn: queues pinning domain NAME to CPUS (CTX is the vmsrc). */
 int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus);
 
-/* bal_dom_pin_fn: queues widening domain NAME's memory nodes to NODES. */
+/* bal_dom_pin_fn: queues widening domain NAME's memory nodes to NODES;
+ * libvirt's answer shows in the domain's widen of the next list. */
 int vmsrc_set_mems(void *ctx, const char *name, const struct idset *nodes);
 
 /* One line for status: "libvirt qemu:///system (3 domains)", "processes

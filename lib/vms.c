@@ -76,6 +76,8 @@ static void fill_vm(struct vm *vm, pid_t pid, const char *why, const struct topo
 	/* A domain's CPU and memory masks are libvirt's doing, not an admin's. */
 	vm->domain = dom != NULL;
 	vm->leave_why = dom ? dom->leave_why : NULL;
+	if (dom)
+		vm->widen = dom->widen;
 	vm->pinned = !dom && is_pinned(&vm->info, t);
 }
 

@@ -20,6 +20,21 @@
 
 #define VM_NAME_LEN 64
 
+/* What became of the last widening of a domain's memory nodes this daemon
+ * asked of libvirt (the balancer asks again when it did not take). */
+enum vms_widen {
+	VMS_WIDEN_NONE,             /* none asked (since the libvirt worker started) */
+	VMS_WIDEN_QUEUED,           /* asked; libvirt has not answered yet */
+	VMS_WIDEN_DONE,             /* libvirt set them */
+	VMS_WIDEN_FAILED,           /* libvirt refused or could not be reached: err, detail */
+};
+
+struct vms_widening {
+	enum vms_widen state;
+	int err;                    /* FAILED: -errno */
+	char detail[256];           /* FAILED: libvirt's error text */
+};
+
 struct vm {
 	char name[VM_NAME_LEN];     /* domain name, or the process's command */
 	pid_t pid;
@@ -30,6 +45,7 @@ struct vm {
 	bool domain;                /* a libvirt domain: pinned through libvirt */
 	const char *leave_why;      /* domain: why its XML keeps it out of our hands, or NULL */
 	const char *why;            /* why it is a candidate (static string) */
+	struct vms_widening widen;  /* domain: its last widening of memory nodes */
 };
 
 /* A libvirt domain as the VM list needs it (from the libvirt adapter). */
@@ -39,6 +55,7 @@ struct vms_domain {
 	uint64_t starttime;         /* of PID, checked against /proc (0: not checked) */
 	int nvcpus;
 	const char *leave_why;      /* left alone, and why (static string); NULL: managed */
+	struct vms_widening widen;  /* its last widening of memory nodes */
 };
 
 struct vms_domains {

@@ -30,6 +30,10 @@
 #include "virt.h"
 #include "virtd.h"
 
+/* vmsrc (daemon/vmsrc.c) on the test driver, reading no PID files. */
+#define KN_LIBVIRT_PID_DIR NULL
+#include "vmsrc.c"
+
 #define URI_2CELL "test://" FIXTURES "/libvirt/virt-2cell.xml"
 #define URI_4CELL "test://" FIXTURES "/libvirt/virt-4cell.xml"
 #define LONG_NAME "a-very-long-domain-name-that-does-not-fit-the-sixty-four-byte-buffer-x"
@@ -602,6 +606,81 @@ static void test_virtd_pin(void **state)
 	watch_stop(w);
 }
 
+static void on_src_change(void *data)
+{
+	(*(int *)data)++;
+}
+
+/* Domain NAME in the source's list for a pass, or NULL. */
+static const struct vms_domain *src_dom(struct vmsrc *s, const struct cfg *cfg,
+                                        const char *name)
+{
+	const struct vms_domains *l = vmsrc_domains(s, cfg);
+
+	for (int i = 0; l && i < l->n; i++)
+		if (strcmp(l->d[i].name, name) == 0)
+			return &l->d[i];
+	return NULL;
+}
+
+/* Runs E until domain NAME's widening is answered; the list's entry. */
+static const struct vms_domain *wait_widen(sd_event *e, struct vmsrc *s,
+                                           const struct cfg *cfg, const char *name)
+{
+	int64_t hang = now_ms() + HANG_MS;
+	const struct vms_domain *d;
+
+	while ((d = src_dom(s, cfg, name)) && d->widen.state == VMS_WIDEN_QUEUED) {
+		if (now_ms() > hang)
+			fail_msg("%s: no answer to its widening in %d s", name, HANG_MS / 1000);
+		assert_true(sd_event_run(e, 100000) >= 0);
+	}
+	assert_non_null(d);
+	return d;
+}
+
+/* What became of a widening of a domain's memory nodes reaches the pass
+ * (the balancer asks again when it did not take): queued at once, then
+ * done, or failed with libvirt's error (an empty node set, which
+ * virt_set_mems refuses). */
+static void test_vmsrc_widen(void **state)
+{
+	struct idset nodes = set_of("0"), none = { 0 };
+	const struct vms_domain *d;
+	struct vmsrc *s = NULL;
+	struct cfg cfg;
+	sd_event *e = NULL;
+	int changes = 0;
+	int64_t hang = now_ms() + HANG_MS;
+
+	(void)state;
+	cfg_defaults(&cfg);
+	snprintf(cfg.libvirt_uri, sizeof(cfg.libvirt_uri), "test:///default");
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(vmsrc_start(e, &cfg, NULL, on_src_change, &changes, &s), 0);
+	while (changes == 0) {          /* connected and listed */
+		if (now_ms() > hang)
+			fail_msg("vmsrc: no domain list in %d s", HANG_MS / 1000);
+		assert_true(sd_event_run(e, 100000) >= 0);
+	}
+	d = src_dom(s, &cfg, "test");
+	assert_non_null(d);
+	assert_int_equal(d->widen.state, VMS_WIDEN_NONE);
+
+	assert_int_equal(vmsrc_set_mems(s, "test", &nodes), 0);
+	assert_int_equal(src_dom(s, &cfg, "test")->widen.state, VMS_WIDEN_QUEUED);
+	d = wait_widen(e, s, &cfg, "test");
+	assert_int_equal(d->widen.state, VMS_WIDEN_DONE);
+	assert_int_equal(d->widen.err, 0);
+
+	assert_int_equal(vmsrc_set_mems(s, "test", &none), 0);
+	d = wait_widen(e, s, &cfg, "test");
+	assert_int_equal(d->widen.state, VMS_WIDEN_FAILED);
+	assert_int_equal(d->widen.err, -EINVAL);
+	vmsrc_stop(s);
+	sd_event_unref(e);
+}
+
 /* The backoff, 1 s doubling (virtd.h): each failed attempt reports the
  * delay it set before the next, and the next comes no sooner.  A timer
  * never fires early, so these lower bounds hold under any load; nothing
@@ -650,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_pid, pid_setup, pid_teardown),
 		cmocka_unit_test(test_virtd_events),
 		cmocka_unit_test(test_virtd_pin),
+		cmocka_unit_test(test_vmsrc_widen),
 		cmocka_unit_test(test_virtd_reconnect),
 	};
 

@@ -43,6 +43,7 @@ static const struct vm *find(const struct vm_list *l, pid_t pid)
 
 static void vcpu_names(void **state)
 {
+	(void)state;
 	assert_int_equal(vms_vcpu_index("CPU 0/KVM"), 0);
 	assert_int_equal(vms_vcpu_index("CPU 12/TCG"), 12);
 	assert_int_equal(vms_vcpu_index("CPU x/KVM"), -1);
@@ -58,6 +59,7 @@ static void gaps_defaults(void **state)
 	struct cfg cfg;
 	const struct vm *vm;
 
+	(void)state;
 	cfg_defaults(&cfg);
 	scan(&s, "hostile-gaps", &cfg);
 	assert_int_equal(s.l.n, 1);           /* only 4242: 4300 is not qemu */
@@ -78,6 +80,7 @@ static void gaps_all_processes(void **state)
 	struct cfg cfg;
 	const struct vm *vm;
 
+	(void)state;
 	cfg_defaults(&cfg);
 	cfg.process_names.n = 0;              /* numad's model: any process */
 	scan(&s, "hostile-gaps", &cfg);
@@ -97,6 +100,7 @@ static void include_exclude(void **state)
 	struct scan s;
 	struct cfg cfg;
 
+	(void)state;
 	cfg_defaults(&cfg);
 	cfg.exclude_pids.n = 1;
 	cfg.exclude_pids.pid[0] = 4242;
@@ -129,6 +133,7 @@ static void old_kernel(void **state)
 	struct cfg cfg;
 	const struct vm *vm;
 
+	(void)state;
 	cfg_defaults(&cfg);
 	scan(&s, "hostile-oldkernel", &cfg);
 	vm = find(&s.l, 1000);
@@ -146,6 +151,7 @@ static void no_ksm_no_numa(void **state)
 	struct cfg cfg;
 	const struct vm *vm;
 
+	(void)state;
 	cfg_defaults(&cfg);
 	scan(&s, "hostile-noksm", &cfg);
 	assert_int_equal(s.l.n, 1);
@@ -163,7 +169,7 @@ static void no_ksm_no_numa(void **state)
  * tick 185 (field 22 of its stat). */
 static void domains(void **state)
 {
-	struct vms_domain d[1] = { { "web", 121, 185, 4, NULL } };
+	struct vms_domain d[1] = { { .name = "web", .pid = 121, .starttime = 185, .nvcpus = 4 } };
 	struct vms_domains doms = { 1, d };
 	struct scan s = { 0 };
 	struct cfg cfg;
@@ -215,7 +221,10 @@ static void domains(void **state)
  * whose ksm_merging_pages is empty is unreadable. */
 static void exiting_processes(void **state)
 {
-	struct vms_domain d[2] = { { "gone", 5100, 9100, 2, NULL }, { "going", 5200, 0, 2, NULL } };
+	struct vms_domain d[2] = {
+		{ .name = "gone", .pid = 5100, .starttime = 9100, .nvcpus = 2 },
+		{ .name = "going", .pid = 5200, .nvcpus = 2 },
+	};
 	struct vms_domains doms = { 2, d };
 	struct scan s;
 	struct cfg cfg;
@@ -260,6 +269,7 @@ static void live_self(void **state)
 	struct scan s = { 0 };
 	struct cfg cfg;
 
+	(void)state;
 	cfg_defaults(&cfg);
 	cfg.include_pids.n = 1;
 	cfg.include_pids.pid[0] = getpid();
