@@ -515,8 +515,9 @@ static void log_event(const struct virtd *d, const struct virtd_event *ev)
 		break;
 	case VIRTD_MEMS_DONE:
 		if (ev->err < 0)
-			log_vm(LOG_WARNING, ev->domain, 0, -1, "libvirt: cannot widen its memory "
-			       "nodes: %s; its memory stays where it is", ev->detail);
+			log_vm(LOG_INFO, ev->domain, 0, -1, "libvirt: cannot widen its memory "
+			       "nodes: %s; its memory waits, asked again on a later pass",
+			       ev->detail);
 		else
 			log_vm(LOG_INFO, ev->domain, 0, -1, "libvirt: memory nodes now %s",
 			       ev->detail);

@@ -377,18 +377,112 @@ static void plan_move(struct bal *b, struct bal_vm *v, const struct idset *home,
 	v->budget = budget;
 }
 
+/* Forgets V's widening: its memory nodes hold the home, or another set is
+ * wanted now. */
+static void widen_reset(struct bal_vm *v)
+{
+	idset_clear(&v->widening);
+	v->widen_settled = false;
+	v->widen_fails = 0;
+	v->widen_next = 0;
+}
+
+/* Passes between the ask that failed FAILS times in a row and the next:
+ * 1, 2, 4, ... at most BAL_WIDEN_MAX_WAIT. */
+static long widen_wait(int fails)
+{
+	long w = 1;
+
+	for (int i = 1; i < fails && w < BAL_WIDEN_MAX_WAIT; i++)
+		w *= 2;
+	return w < BAL_WIDEN_MAX_WAIT ? w : BAL_WIDEN_MAX_WAIT;
+}
+
+/* The widening V asked on widen_pass did not widen its memory nodes, for
+ * the reason WHAT: counted, said, and asked again after its wait. */
+static void widen_failed(const struct bal *b, struct bal_vm *v, int prio, const char *what)
+{
+	char list[128], when[48];
+	long in;
+
+	v->widen_settled = true;
+	v->widen_fails++;
+	v->widen_next = v->widen_pass + widen_wait(v->widen_fails);
+	in = v->widen_next - b->pass;
+	if (in <= 0)
+		snprintf(when, sizeof(when), "now");
+	else if (in == 1)
+		snprintf(when, sizeof(when), "next pass");
+	else
+		snprintf(when, sizeof(when), "in %ld passes", in);
+	idset_format(&v->widening, list, sizeof(list));
+	log_vm(prio, v->name, v->pid, -1, "widening its memory nodes to %s through libvirt "
+	       "failed (%s); its memory waits, asking again %s", list, what, when);
+}
+
+/* Learns from VM's snapshot what became of the widening V asked last:
+ * libvirt refused it, or said it was done while Mems_allowed_list does
+ * not show it, or gave no answer for BAL_WIDEN_LOST_PASSES (the request
+ * was lost with the worker).  Still waiting for the answer otherwise. */
+static void widen_settle(const struct bal *b, struct bal_vm *v, const struct vm *vm)
+{
+	const struct vms_widening *w = &vm->widen;
+	char what[300], now[64];
+
+	if (w->state == VMS_WIDEN_FAILED) {
+		snprintf(what, sizeof(what), "libvirt: %s",
+		         w->detail[0] ? w->detail : strerror(w->err < 0 ? -w->err : EIO));
+		widen_failed(b, v, LOG_WARNING, what);
+	} else if (w->state == VMS_WIDEN_DONE) {
+		idset_format(&vm->info.status.mems_allowed, now, sizeof(now));
+		snprintf(what, sizeof(what), "libvirt said done, Mems_allowed_list is %s", now);
+		widen_failed(b, v, LOG_NOTICE, what);
+	} else if (b->pass - v->widen_pass >= BAL_WIDEN_LOST_PASSES) {
+		snprintf(what, sizeof(what), "no answer from libvirt in %ld passes",
+		         b->pass - v->widen_pass);
+		widen_failed(b, v, LOG_NOTICE, what);
+	}
+}
+
+/* Asks libvirt to widen VM's memory nodes to WANT; a request that cannot
+ * even be queued (libvirt away, a full queue) fails at once. */
+static void widen_ask(struct bal *b, struct bal_vm *v, const struct vm *vm,
+                      const struct idset *want)
+{
+	char list[128], what[96];
+	int r = 0;
+
+	v->widening = *want;
+	v->widen_pass = b->pass;
+	v->widen_settled = false;
+	if (!b->dry_run)
+		r = b->dom_pin.mems ? b->dom_pin.mems(b->dom_pin.ctx, vm->name, want) : -ENOTCONN;
+	if (r < 0) {
+		snprintf(what, sizeof(what), "not queued: %s", strerror(-r));
+		widen_failed(b, v, LOG_WARNING, what);
+		return;
+	}
+	idset_format(want, list, sizeof(list));
+	if (b->dry_run)
+		log_vm(LOG_INFO, vm->name, vm->pid, -1, "memory nodes would be widened to %s "
+		       "through libvirt before its memory moves", list);
+	else
+		log_vm(LOG_INFO, vm->name, vm->pid, -1, "asked libvirt to widen its memory "
+		       "nodes to %s before its memory moves", list);
+}
+
 /* A domain's memory nodes (libvirt's numatune, cpuset.mems) must hold the
  * memory nodes of HOME before the engine can move memory there:
  * move_pages(2) refuses other nodes.  They are widened through libvirt and
  * never narrowed (narrowing has the kernel migrate every page outside the
- * set at once).  True while the move must wait for them. */
+ * set at once).  A widening that did not take is asked again, at most once
+ * a pass and less often after each failure (widen_wait); a dry run says it
+ * once.  True while the move must wait for them. */
 static bool mems_wait(struct bal *b, struct bal_vm *v, const struct vm *vm,
                       const struct topo *t, const struct idset *home)
 {
 	const struct idset *allowed = &vm->info.status.mems_allowed;
 	struct idset want = *allowed;
-	char list[128];
-	int r = 0;
 
 	if (!vm->domain || idset_empty(allowed))
 		return false;
@@ -398,22 +492,21 @@ static bool mems_wait(struct bal *b, struct bal_vm *v, const struct vm *vm,
 		if (i >= 0 && t->node[i].has_memory)
 			idset_add(&want, id);   /* a memoryless node is never in the set */
 	}
-	if (idset_equal(&want, allowed))
+	if (idset_equal(&want, allowed)) {
+		widen_reset(v);
 		return false;
-	if (idset_equal(&v->widening, &want))
-		return true;    /* asked already; libvirt's answer is logged */
-	v->widening = want;
-	idset_format(&want, list, sizeof(list));
-	if (!b->dry_run)
-		r = b->dom_pin.mems ? b->dom_pin.mems(b->dom_pin.ctx, vm->name, &want) : -ENOTCONN;
-	if (r < 0)
-		log_vm(LOG_WARNING, vm->name, vm->pid, -1, "cannot widen its memory nodes "
-		       "to %s through libvirt: %s; its memory stays where it is", list,
-		       strerror(-r));
-	else
-		log_vm(LOG_INFO, vm->name, vm->pid, -1, "memory nodes %s %s through libvirt "
-		       "before its memory moves", b->dry_run ? "would be widened to" :
-		       "widened to", list);
+	}
+	if (!idset_equal(&v->widening, &want)) {
+		widen_reset(v);
+	} else {
+		if (b->dry_run)
+			return true;
+		if (!v->widen_settled)
+			widen_settle(b, v, vm);
+		if (!v->widen_settled || b->pass < v->widen_next)
+			return true;
+	}
+	widen_ask(b, v, vm, &want);
 	return true;
 }
 

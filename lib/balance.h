@@ -34,11 +34,23 @@ struct bal_vm {
 	uint64_t left_kib;              /* what the last finished move left behind
 	                                 * (shared, KSM over the limit, refused) ... */
 	struct idset left_home;         /* ... when moving to this home */
-	struct idset widening;          /* memory nodes asked of libvirt for a move */
+	struct idset widening;          /* memory nodes asked of libvirt for a move
+	                                 * (empty: none asked, or they took) ... */
+	long widen_pass;                /* ... on this pass */
+	bool widen_settled;             /* its outcome is known (refused, or it did not take) */
+	int widen_fails;                /* asks in a row that did not widen them */
+	long widen_next;                /* settled: the pass that may ask again */
 };
 
+/* Passes without an answer from libvirt after which a widening is asked
+ * again (its request was lost with the libvirt worker), and the most
+ * passes between two asks after failures (1, 2, 4, then this). */
+#define BAL_WIDEN_LOST_PASSES 4
+#define BAL_WIDEN_MAX_WAIT 8
+
 /* Pins libvirt domain NAME's vCPUs and emulator to CPUS, or (as the mems
- * callback) widens its memory nodes to SET; 0 or -errno. */
+ * callback) widens its memory nodes to SET; 0 or -errno.  Both only queue:
+ * what became of a widening comes back in the next snapshot (vm.widen). */
 typedef int bal_dom_pin_fn(void *ctx, const char *name, const struct idset *set);
 
 struct bal {

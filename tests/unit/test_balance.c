@@ -425,6 +425,165 @@ static void domain_memory_nodes_widened(void **state)
 	rig_free(&g);
 }
 
+/* libvirt as the balancer sees it: pinning recorded, widening recorded and
+ * answered with MEMS_RET (0: queued; -EAGAIN: a full queue ...). */
+struct fake_virt {
+	struct dom_calls pins, mems;
+	int mems_ret;
+	long mems_pass[32];             /* the pass of each widening asked */
+};
+
+static int fake_pin(void *ctx, const char *name, const struct idset *cpus)
+{
+	return record_dom_pin(&((struct fake_virt *)ctx)->pins, name, cpus);
+}
+
+static int fake_mems(void *ctx, const char *name, const struct idset *nodes)
+{
+	struct fake_virt *f = ctx;
+
+	record_dom_pin(&f->mems, name, nodes);
+	return f->mems_ret;
+}
+
+/* Domain "db" on node 0, confined there (Mems_allowed 0), that the policy
+ * sends to node 1 with memory to move on every pass (as in
+ * domain_memory_nodes_widened). */
+static void widen_setup(struct rig *g, struct snapshot *s, struct fake_virt *f)
+{
+	rig_init(g, 64 * 1024);
+	g->dry.query_node = 0;
+	memset(f, 0, sizeof(*f));
+	g->b.dom_pin.pin = fake_pin;
+	g->b.dom_pin.mems = fake_mems;
+	g->b.dom_pin.ctx = f;
+	snap_init(s, 1);
+	vm_fill(&s->vms.vm[0], 100, 256 * 1024, 0, 0);
+	s->vms.vm[0].info.stat.utime = 950;
+	s->topo.node[0].mem_free_kib = 256 * 1024;
+	s->vms.vm[0].domain = true;
+	snprintf(s->vms.vm[0].name, sizeof(s->vms.vm[0].name), "db");
+	idset_parse(&s->vms.vm[0].info.status.mems_allowed, "0");
+}
+
+/* One pass whose decision for the domain has memory to move; the number of
+ * widenings asked so far, each stamped with its pass. */
+static int widen_pass(struct rig *g, struct snapshot *s, struct fake_virt *f, uint64_t scale)
+{
+	struct ld_sample l;
+	long pass = g->b.pass;
+	int before = f->mems.n;
+
+	load_at(&l, scale, 1000);
+	assert_int_equal(bal_pass(&g->b, s, &l), 0);
+	assert_true(g->b.res.d[0].verdict == POL_MOVE || g->b.res.d[0].verdict == POL_SETTLE);
+	assert_true(g->b.res.d[0].budget_kib > 0);
+	for (int i = before; i < f->mems.n && i < 32; i++)
+		f->mems_pass[i] = pass;
+	assert_true(f->mems.n - before <= 1);   /* never twice in a pass */
+	return f->mems.n;
+}
+
+/* A widening libvirt refused is asked again on a later pass; one that took
+ * (Mems_allowed shows it) is not asked again and the move gets its budget. */
+static void refused_widening_asked_again(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct fake_virt f;
+	struct vms_widening *w;
+	uint64_t scale = 3;
+	struct idset want;
+
+	(void)state;
+	widen_setup(&g, &s, &f);
+	w = &s.vms.vm[0].widen;
+	idset_parse(&want, "0-1");
+	assert_int_equal(widen_pass(&g, &s, &f, scale++), 1);
+	assert_true(idset_equal(&f.mems.cpus, &want));
+	assert_int_equal(bal_pending(&g.b), 0);
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "2-3");     /* pinned */
+
+	/* libvirt has not answered: not asked again */
+	w->state = VMS_WIDEN_QUEUED;
+	assert_int_equal(widen_pass(&g, &s, &f, scale++), 1);
+	assert_int_equal(bal_pending(&g.b), 0);
+
+	/* libvirt refused (reconnecting): asked again at once, on the pass
+	 * that learns it */
+	w->state = VMS_WIDEN_FAILED;
+	w->err = -ENOTCONN;
+	snprintf(w->detail, sizeof(w->detail), "not connected");
+	assert_int_equal(widen_pass(&g, &s, &f, scale++), 2);
+	assert_true(idset_equal(&f.mems.cpus, &want));
+	assert_int_equal(bal_pending(&g.b), 0);
+
+	/* done: Mems_allowed holds node 1, the move gets its budget and
+	 * nothing more is asked */
+	w->state = VMS_WIDEN_DONE;
+	idset_parse(&s.vms.vm[0].info.status.mems_allowed, "0-1");
+	assert_int_equal(widen_pass(&g, &s, &f, scale++), 2);
+	assert_true(bal_pending(&g.b) > 0);
+	assert_true(idset_empty(&g.b.vm[0].widening));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(widen_pass(&g, &s, &f, scale++), 2);
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* A widening that could not even be queued (a full queue: -EAGAIN,
+ * libvirt away: -ENOTCONN) is asked again, and so is one libvirt refuses,
+ * less and less often: 1, 2, 4, 8, 8 passes apart. */
+static void widening_retry_pace(void **state)
+{
+	static const long gaps[] = { 1, 2, 4, 8, 8 };
+	const int asks = 1 + (int)(sizeof(gaps) / sizeof(gaps[0]));
+	struct rig g;
+	struct snapshot s;
+	struct fake_virt f;
+	uint64_t scale = 3;
+
+	(void)state;
+	widen_setup(&g, &s, &f);
+	f.mems_ret = -EAGAIN;
+	assert_int_equal(widen_pass(&g, &s, &f, scale++), 1);
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "2-3");     /* pinned */
+	f.mems_ret = -ENOTCONN;
+	assert_int_equal(widen_pass(&g, &s, &f, scale++), 2);
+	/* queued from now on, and refused by libvirt each time */
+	f.mems_ret = 0;
+	s.vms.vm[0].widen.state = VMS_WIDEN_FAILED;
+	s.vms.vm[0].widen.err = -EIO;
+	while (widen_pass(&g, &s, &f, scale++) < asks)
+		assert_true(scale < 100);
+	for (int i = 1; i < asks; i++)
+		assert_int_equal(f.mems_pass[i] - f.mems_pass[i - 1], gaps[i - 1]);
+	assert_int_equal(bal_pending(&g.b), 0);
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* A widening queued but never answered (its request was lost with the
+ * libvirt worker) is asked again after BAL_WIDEN_LOST_PASSES passes. */
+static void unanswered_widening_asked_again(void **state)
+{
+	struct rig g;
+	struct snapshot s;
+	struct fake_virt f;
+	uint64_t scale = 3;
+
+	(void)state;
+	widen_setup(&g, &s, &f);
+	assert_int_equal(widen_pass(&g, &s, &f, scale++), 1);
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "2-3");     /* pinned */
+	s.vms.vm[0].widen.state = VMS_WIDEN_QUEUED;
+	while (widen_pass(&g, &s, &f, scale++) < 2)
+		assert_true(scale < 100);
+	assert_int_equal(f.mems_pass[1] - f.mems_pass[0], BAL_WIDEN_LOST_PASSES);
+	snap_done(&s);
+	rig_free(&g);
+}
+
 /* The same with node 1 memoryless (CPUs only) and node 2 holding memory:
  * Mems_allowed never lists a memoryless node, so a home that takes one for
  * its CPUs must not wait for it to be added. */
@@ -602,6 +761,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(domains_and_reserved),
 		cmocka_unit_test(domain_memory_nodes_widened),
+		cmocka_unit_test(refused_widening_asked_again),
+		cmocka_unit_test(widening_retry_pace),
+		cmocka_unit_test(unanswered_widening_asked_again),
 		cmocka_unit_test(domain_home_with_memoryless_node),
 		cmocka_unit_test(input_figures),
 		cmocka_unit_test(threads_on_counts_vcpus),
