@@ -42,6 +42,7 @@ struct ctlsock {
 	struct sockaddr_un ctl_addr, notify_addr;
 	int lfd, nfd;
 	sd_event_source *lsrc, *nsrc, *resume;
+	bool stuck;                     /* accepting paused, nothing but the next pass ends it */
 	ctlsock_fn *handle;
 	ctlsock_notify_fn *notify;
 	void *data;
@@ -256,28 +257,55 @@ static int free_slot(struct ctlsock *c)
 
 /* ---- the listening sockets ---- */
 
+/* Ends a pause of accepting; one that cannot end is left to the next pass
+ * (ctlsock_resume). */
+static void accept_again(struct ctlsock *c)
+{
+	int r = sd_event_source_set_enabled(c->lsrc, SD_EVENT_ON);
+
+	if (r < 0 && !c->stuck)
+		log_warn("control: cannot accept clients again: %s; trying again at the "
+			 "next pass", strerror(-r));
+	else if (r >= 0 && c->stuck)
+		log_info("control: accepting clients again");
+	c->stuck = r < 0;
+}
+
 static int on_resume(sd_event_source *s, uint64_t usec, void *data)
 {
-	struct ctlsock *c = data;
-
 	(void)s;
 	(void)usec;
-	sd_event_source_set_enabled(c->lsrc, SD_EVENT_ON);
+	accept_again(data);
 	return 0;
 }
 
 /* Out of file descriptors: the socket stays readable, so stop listening
- * for a while rather than spin. */
+ * for a while rather than spin; if the timer that ends the pause cannot be
+ * set, the next pass ends it. */
 static void pause_accept(struct ctlsock *c, int err)
 {
-	log_warn("control: cannot accept a client: %s; pausing for 1 s", strerror(err));
-	sd_event_source_set_enabled(c->lsrc, SD_EVENT_OFF);
-	if (c->resume)
-		sd_event_source_set_time(c->resume, now_usec() + PAUSE_USEC);
+	int r = sd_event_source_set_enabled(c->lsrc, SD_EVENT_OFF);
+
+	if (r < 0) {
+		log_warn("control: cannot accept a client: %s; nor pause accepting: %s",
+			 strerror(err), strerror(-r));
+		return;
+	}
+	r = sd_event_source_set_time(c->resume, now_usec() + PAUSE_USEC);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT);
+	c->stuck = r < 0;
+	if (r < 0)
+		log_warn("control: cannot accept a client: %s; pausing until the next pass "
+			 "(the 1 s timer cannot be set: %s)", strerror(err), strerror(-r));
 	else
-		sd_event_add_time(c->e, &c->resume, CLOCK_MONOTONIC,
-				  now_usec() + PAUSE_USEC, 0, on_resume, c);
-	sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT);
+		log_warn("control: cannot accept a client: %s; pausing for 1 s", strerror(err));
+}
+
+void ctlsock_resume(struct ctlsock *c)
+{
+	if (c && c->stuck)
+		accept_again(c);
 }
 
 static int on_accept(sd_event_source *s, int lfd, uint32_t events, void *data)
@@ -435,7 +463,14 @@ static int setup(struct ctlsock *c)
 		r = sd_event_add_io(c->e, &c->lsrc, c->lfd, EPOLLIN, on_accept, c);
 	if (r >= 0)
 		r = sd_event_add_io(c->e, &c->nsrc, c->nfd, EPOLLIN, on_notice, c);
-	if (r < 0 && c->nsrc == NULL && c->nfd >= 0)
+	/* Made now, so that running out of descriptors or memory later never
+	 * leaves accepting paused for good. */
+	if (r >= 0)
+		r = sd_event_add_time(c->e, &c->resume, CLOCK_MONOTONIC, 0, 0, on_resume, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->resume, SD_EVENT_OFF);
+	/* Both sockets bound: what failed is sd-event's. */
+	if (r < 0 && c->nfd >= 0)
 		log_err("control: cannot watch the sockets: %s", strerror(-r));
 	return r;
 }

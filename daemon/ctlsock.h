@@ -36,6 +36,10 @@ typedef void ctlsock_notify_fn(void *data, const struct ctl_req *q);
 int ctlsock_start(sd_event *e, const char *dir, ctlsock_fn *handle,
                   ctlsock_notify_fn *notify, void *data, struct ctlsock **out);
 
+/* Accepts clients again if a pause (out of descriptors) could not set the
+ * timer that ends it; called at every pass.  NULL is a no-op. */
+void ctlsock_resume(struct ctlsock *c);
+
 /* Drops every client, closes and removes the sockets (and DIR if it made
  * it); NULL is a no-op. */
 void ctlsock_stop(struct ctlsock *c);
