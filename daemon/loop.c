@@ -39,6 +39,7 @@ struct loop {
 	struct cfg cfg;                 /* the running configuration */
 	struct cfg_pids include, exclude; /* PIDs added at run time (numad -p, -x) */
 	struct vmsrc *src;              /* libvirt's domains or processes */
+	int src_err;                    /* -errno: it could not follow libvirt_uri yet */
 	struct ctlsock *ctl;            /* NULL: no control socket */
 	struct ksm_state ksm;           /* as the last pass read it */
 	struct ksm_knobs knobs;         /* what became of set_max_page_sharing ... */
@@ -77,14 +78,26 @@ static void read_load(struct loop *l, struct ld_sample *load)
 	l->load_failed = r < 0;
 }
 
+/* Makes timer S fire once, at USEC; 0 or -errno.  Every timer of the
+ * loop is (re)scheduled here. */
+static int schedule(sd_event_source *s, uint64_t usec)
+{
+	int r = sd_event_source_set_time(s, usec);
+
+	return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
 /* Starts the move calls of this interval (one per step, pause_ms apart). */
 static void start_steps(struct loop *l)
 {
+	int r;
+
 	if (l->o->dry_run || !bal_pending(&l->bal))
 		return;
-	if (sd_event_source_set_time(l->step, now_usec()) < 0 ||
-	    sd_event_source_set_enabled(l->step, SD_EVENT_ONESHOT) < 0)
-		log_err("cannot schedule memory moves; they wait for the next interval");
+	r = schedule(l->step, now_usec());
+	if (r < 0)
+		log_warn("cannot schedule memory moves: %s; they wait for the next pass "
+			 "in %u s", strerror(-r), l->cfg.interval_s);
 }
 
 /* The status line: the snapshot, then the decisions (or, while PRIMING,
@@ -119,6 +132,19 @@ static void effective(const struct loop *l, struct cfg *c)
 			c->exclude_pids.pid[c->exclude_pids.n++] = l->exclude.pid[i];
 }
 
+/* Makes the VM source follow libvirt_uri; one that cannot start leaves the
+ * running source in place, and the next pass tries again. */
+static void follow_uri(struct loop *l)
+{
+	int r = vmsrc_reconfigure(l->src, &l->cfg);
+
+	if (r < 0)
+		log_msg(r == l->src_err ? LOG_DEBUG : LOG_ERR, "cannot switch to libvirt_uri "
+			"'%s': %s; VMs still come from %s, trying again at the next pass",
+			l->cfg.libvirt_uri, strerror(-r), vmsrc_describe(l->src));
+	l->src_err = r < 0 ? r : 0;
+}
+
 /* One pass: observe, decide, pin, and hand the moves to the step source. */
 static void pass(struct loop *l)
 {
@@ -128,6 +154,10 @@ static void pass(struct loop *l)
 	bool priming;
 	int r;
 
+	/* What could not be done between passes is tried again now. */
+	if (l->src_err)
+		follow_uri(l);
+	ctlsock_resume(l->ctl);
 	effective(l, &c);
 	r = snap_take_domains(l->o->root, &c, vmsrc_domains(l->src, &c), &s);
 
@@ -159,12 +189,16 @@ static int on_step(sd_event_source *src, uint64_t usec, void *data)
 {
 	struct loop *l = data;
 	struct mv_step st;
+	int r;
 
 	(void)usec;
-	if (bal_step(&l->bal, &st) > 0) {
-		sd_event_source_set_time(src, now_usec() + (uint64_t)l->cfg.pause_ms * 1000);
-		sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
-	}
+	if (bal_step(&l->bal, &st) <= 0)
+		return 0;
+	/* The moves keep their progress: the next pass starts them again. */
+	r = schedule(src, now_usec() + (uint64_t)l->cfg.pause_ms * 1000);
+	if (r < 0)
+		log_warn("cannot schedule the next memory move: %s; moves resume at the "
+			 "next pass in %u s", strerror(-r), l->cfg.interval_s);
 	return 0;
 }
 
@@ -173,12 +207,12 @@ static int on_step(sd_event_source *src, uint64_t usec, void *data)
 static int arm(struct loop *l)
 {
 	uint64_t next = now_usec() + (uint64_t)l->cfg.interval_s * USEC_PER_SEC;
-	int r = sd_event_source_set_time(l->timer, next);
+	int r = schedule(l->timer, next);
 
-	if (r >= 0)
-		r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+	/* Nothing else would ever run a pass: systemd restarts the daemon. */
 	if (r < 0)
-		log_err("cannot arm the interval timer: %s", strerror(-r));
+		log_err("cannot schedule the next pass: %s; stopping, for the service "
+			"manager to restart the daemon", strerror(-r));
 	return r;
 }
 
@@ -213,13 +247,14 @@ static void plan_soon(void *data)
 {
 	struct loop *l = data;
 	uint64_t soon = now_usec() + SOON_USEC, next;
+	int r;
 
 	if (sd_event_source_get_time(l->timer, &next) >= 0 && next <= soon)
 		return;
-	if (sd_event_source_set_time(l->timer, soon) < 0 ||
-	    sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT) < 0)
-		log_warn("cannot schedule an early pass; the VMs are planned at the "
-			 "next interval");
+	r = schedule(l->timer, soon);
+	if (r < 0)
+		log_warn("cannot schedule an early pass: %s; the VMs are planned at the "
+			 "next interval", strerror(-r));
 }
 
 /* Logs what became of knob N; PREV is what the last (re)load found. */
@@ -270,7 +305,7 @@ static int apply(struct loop *l, const struct cfg *fresh)
 
 	snprintf(old_dir, sizeof(old_dir), "%s", l->cfg.control_dir);
 	l->cfg = *fresh;
-	vmsrc_reconfigure(l->src, &l->cfg);
+	follow_uri(l);
 	control(l, old_dir);
 	log_set_level(l->cfg.log_level);
 	log_notice("configuration %s reloaded: interval %u s, log level %s",
