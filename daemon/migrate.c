@@ -48,17 +48,6 @@ static int target_nodes(const struct rt_root *r, const char *nodes, struct idset
 	return ret < 0 ? ret : 0;
 }
 
-static void set_opts(struct mv_opts *o, const struct rt_root *r, const struct cfg *cfg,
-                     const struct ksm_state *ks)
-{
-	mv_opts_live(o, r);
-	o->chains_bounded = ksm_chains_bounded(ks);
-	o->reserve_bytes = cfg->reserve_mb << 20;
-	o->budget = mv_budget_ms(cfg->call_budget_ms);
-	o->move_ksm = cfg->move_ksm_pages;
-	o->ksm_max_mapcount = cfg->ksm_max_mapcount;
-}
-
 static uint64_t now_ns(void)
 {
 	return mv_clock_mono(NULL);     /* the engine's clock, so figures agree */
@@ -236,7 +225,8 @@ int migrate_cmd(const struct rt_root *r, const struct cfg *cfg, pid_t pid,
 	}
 	if (ksm_read(r, &ks) < 0)
 		memset(&ks, 0, sizeof(ks));
-	set_opts(&o, r, cfg, &ks);
+	mv_opts_live(&o, r);
+	mv_opts_configure(&o, cfg, &ks);        /* as the balancer does */
 	if (dry_run) {
 		mv_dry_init(&dry);
 		dry.queries = &mv_live;         /* where pages are is real; moves are not */

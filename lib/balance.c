@@ -68,20 +68,8 @@ void bal_free(struct bal *b)
 
 void bal_configure(struct bal *b, const struct cfg *cfg, const struct ksm_state *ksm)
 {
-	struct pol_params *p = &b->params;
-
-	p->target_utilization = cfg->target_utilization;
-	p->target_locality = cfg->target_locality;
-	p->reserve_kib = cfg->reserve_mb * KIB;
-	p->min_gain = cfg->min_gain;
-	p->cooldown = cfg->cooldown;
-	p->max_moves = cfg->max_moves;
-	p->budget_kib = cfg->interval_budget_mb * KIB;
-	b->mv.budget = mv_budget_ms(cfg->call_budget_ms);
-	b->mv.reserve_bytes = cfg->reserve_mb * KIB * KIB;
-	b->mv.move_ksm = cfg->move_ksm_pages;
-	b->mv.ksm_max_mapcount = cfg->ksm_max_mapcount;
-	b->mv.chains_bounded = ksm_chains_bounded(ksm);
+	pol_params_from_cfg(&b->params, cfg);
+	mv_opts_configure(&b->mv, cfg, ksm);
 	b->reserved = cfg->reserved_cpus;
 }
 

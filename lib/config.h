@@ -70,7 +70,10 @@ struct cfg {
 /* Called once per error with a complete "FILE:LINE: ..." message. */
 typedef void cfg_error_fn(void *data, const char *msg);
 
-/* Fills CFG with the built-in defaults. */
+/* Fills CFG with the built-in defaults: the one table of them.  The
+ * policy's, the mover's and the balancer's defaults derive from it
+ * (pol_params_default, mv_opts_live); ksm-numad.conf and
+ * ksm-numad.conf(5) show it (test_config checks they do). */
 void cfg_defaults(struct cfg *cfg);
 
 /* Parses PATH over the defaults into OUT; reports every error through ERR.

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "mover.h"
+#include "config.h"
+#include "ksm.h"
 #include "proc.h"
 #include "topo.h"
 
@@ -195,6 +197,8 @@ int mv_alive_proc(void *data, pid_t pid)
 
 void mv_opts_live(struct mv_opts *o, const struct rt_root *r)
 {
+	struct cfg d;
+
 	memset(o, 0, sizeof(*o));
 	o->backend = mv_live;
 	o->window = mv_window_pm;
@@ -204,10 +208,18 @@ void mv_opts_live(struct mv_opts *o, const struct rt_root *r)
 	o->free_data = (void *)r;
 	o->alive = mv_alive_proc;
 	o->alive_data = (void *)r;
-	o->reserve_bytes = 512ull << 20;
-	o->budget = mv_budget_ms(5);
-	o->move_ksm = true;
-	o->ksm_max_mapcount = 64;
+	cfg_defaults(&d);
+	mv_opts_configure(o, &d, NULL);
+}
+
+void mv_opts_configure(struct mv_opts *o, const struct cfg *cfg,
+                       const struct ksm_state *ksm)
+{
+	o->reserve_bytes = cfg->reserve_mb << 20;
+	o->budget = mv_budget_ms(cfg->call_budget_ms);
+	o->move_ksm = cfg->move_ksm_pages;
+	o->ksm_max_mapcount = cfg->ksm_max_mapcount;
+	o->chains_bounded = ksm && ksm_chains_bounded(ksm);
 }
 
 const char *mv_state_name(enum mv_state s)

@@ -153,10 +153,20 @@ struct mv_opts {
 	unsigned page_size;             /* 0: the host's */
 };
 
+struct cfg;
+struct ksm_state;
+
 /* Live backend, pm_read on R, monotonic clock, free memory from R, and the
- * defaults of ksm-numad.conf(5) (5 ms per call, KSM moved up to 64
- * mappings, chains unbounded until the caller says otherwise). */
+ * settings mv_opts_configure takes from the table of defaults (config.h,
+ * cfg_defaults); KSM chains unbounded until the caller says otherwise. */
 void mv_opts_live(struct mv_opts *o, const struct rt_root *r);
+
+/* Sets O's settings from CFG (reserve_mb, call_budget_ms, move_ksm_pages,
+ * ksm_max_mapcount) and chains_bounded from KSM (NULL: unbounded); the
+ * backend, sources and clock stay.  The one mapping of the configuration
+ * onto the engine, for the balancer and --migrate alike. */
+void mv_opts_configure(struct mv_opts *o, const struct cfg *cfg,
+                       const struct ksm_state *ksm);
 
 enum mv_state { MV_RUNNING, MV_DONE, MV_GONE, MV_RESERVE, MV_FAILED };
 

@@ -49,6 +49,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+
 #define W_LOCAL 0.5
 #define W_CPU 0.3
 #define W_MEM 0.2
@@ -57,6 +59,7 @@
 #define MIN_CPU 0.1                     /* CPUs: the least demand of a VM */
 #define GIB_KIB (1024 * 1024)
 #define MAX_KIB (UINT64_C(1) << 50)    /* an exbibyte: sums cannot overflow */
+#define MIN_MOVABLE 0.25                /* pol_params.min_movable: not a setting */
 
 /* The host during one pass, by node index. */
 struct host {
@@ -120,17 +123,25 @@ const char *pol_verdict_name(enum pol_verdict v)
 	return verdict_names[v];
 }
 
-void pol_params_default(struct pol_params *p)
+void pol_params_from_cfg(struct pol_params *p, const struct cfg *cfg)
 {
 	memset(p, 0, sizeof(*p));
-	p->target_utilization = 85;
-	p->target_locality = 90;
-	p->reserve_kib = 512 * 1024;
-	p->min_gain = 10;
-	p->cooldown = 8;
-	p->max_moves = 2;
-	p->budget_kib = 1024 * 1024;
-	p->min_movable = 0.25;
+	p->target_utilization = cfg->target_utilization;
+	p->target_locality = cfg->target_locality;
+	p->reserve_kib = cfg->reserve_mb * 1024;
+	p->min_gain = cfg->min_gain;
+	p->cooldown = cfg->cooldown;
+	p->max_moves = cfg->max_moves;
+	p->budget_kib = cfg->interval_budget_mb * 1024;
+	p->min_movable = MIN_MOVABLE;
+}
+
+void pol_params_default(struct pol_params *p)
+{
+	struct cfg d;
+
+	cfg_defaults(&d);
+	pol_params_from_cfg(p, &d);
 }
 
 void pol_state_init(struct pol_state *s)

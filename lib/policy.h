@@ -70,7 +70,13 @@ struct pol_params {
 	double min_movable;             /* fraction of memory that must be movable to move a VM */
 };
 
-/* Fills P with the defaults of ksm-numad.conf(5). */
+struct cfg;
+
+/* Fills P from CFG's [placement] and [migration] settings: the one mapping
+ * of the configuration onto the policy (min_movable is the policy's own). */
+void pol_params_from_cfg(struct pol_params *p, const struct cfg *cfg);
+
+/* Fills P from the table of defaults (config.h, cfg_defaults). */
 void pol_params_default(struct pol_params *p);
 
 /* What a VM remembers between passes. */

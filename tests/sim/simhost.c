@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
+
 #define VM_SHIFT 40
 #define KSM_OFF (1ull << 39)
 #define THP_BYTES (SIM_THP_KIB * 1024ull)
@@ -339,6 +341,8 @@ static int sim_free(void *data, int node, uint64_t *bytes)
 
 void sim_host_init(struct sim_host *h)
 {
+	struct cfg d;
+
 	memset(h, 0, sizeof(*h));
 	pol_params_default(&h->p);
 	pol_state_init(&h->st);
@@ -359,10 +363,9 @@ void sim_host_init(struct sim_host *h)
 	h->o.alive_data = h;
 	h->o.free = sim_free;
 	h->o.free_data = h;
-	h->o.budget = mv_budget_ms(5);
-	h->o.move_ksm = true;
+	cfg_defaults(&d);
+	mv_opts_configure(&h->o, &d, NULL);
 	h->o.chains_bounded = true;
-	h->o.ksm_max_mapcount = 64;
 	h->o.page_size = SIM_PAGE_SIZE;
 }
 

@@ -140,7 +140,8 @@ struct sim_host {
 	int dflat[SIM_MAX_NODES * SIM_MAX_NODES];
 };
 
-/* Empty host with pol_params_default() and the mover's defaults. */
+/* Empty host with the defaults of the table (pol_params_default(),
+ * mv_opts_configure() on cfg_defaults()), KSM chains bounded. */
 void sim_host_init(struct sim_host *h);
 void sim_host_free(struct sim_host *h);
 

@@ -163,6 +163,41 @@ static void rig_free(struct rig *g)
 	pin_dry_free(&g->pin);
 }
 
+/* bal_configure maps the configuration as the policy and the mover say
+ * (pol_params_from_cfg, mv_opts_configure: --migrate uses the same), and
+ * keeps the balancer's backends. */
+static void configure_maps(void **state)
+{
+	struct pol_params p;
+	struct mv_opts o;
+	struct rig g;
+
+	(void)state;
+	rig_init(&g, 0);
+	g.cfg.target_utilization = 120;
+	g.cfg.reserve_mb = 3;
+	g.cfg.interval_budget_mb = 6;
+	g.cfg.call_budget_ms = 9;
+	g.cfg.ksm_max_mapcount = 7;
+	g.ksm.present = true;
+	g.ksm.has[KSM_MAX_PAGE_SHARING] = true;
+	bal_configure(&g.b, &g.cfg, &g.ksm);
+	pol_params_from_cfg(&p, &g.cfg);
+	o = g.mv;
+	mv_opts_configure(&o, &g.cfg, &g.ksm);
+	assert_memory_equal(&g.b.params, &p, sizeof(p));
+	assert_int_equal(g.b.mv.reserve_bytes, o.reserve_bytes);
+	assert_memory_equal(&g.b.mv.budget, &o.budget, sizeof(o.budget));
+	assert_int_equal(g.b.mv.move_ksm, o.move_ksm);
+	assert_int_equal(g.b.mv.ksm_max_mapcount, o.ksm_max_mapcount);
+	assert_int_equal(g.b.mv.chains_bounded, o.chains_bounded);
+	assert_true(g.b.mv.window == fake_window);      /* the backends stay */
+	assert_int_equal(g.b.params.target_utilization, 120);
+	assert_int_equal(g.b.mv.reserve_bytes, 3 << 20);
+	assert_true(g.b.mv.chains_bounded);
+	rig_free(&g);
+}
+
 /* The input: node load from the counters, memory minus the KSM share. */
 static void input_figures(void **state)
 {
@@ -759,6 +794,7 @@ static void too_many_nodes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(configure_maps),
 		cmocka_unit_test(domains_and_reserved),
 		cmocka_unit_test(domain_memory_nodes_widened),
 		cmocka_unit_test(refused_widening_asked_again),

@@ -12,7 +12,11 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "balance.h"
 #include "config.h"
+#include "mover.h"
+#include "pin.h"
+#include "policy.h"
 
 #define CONF FIXTURES "/conf/"
 #define SHIPPED FIXTURES "/../../conf/ksm-numad.conf"
@@ -71,36 +75,82 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* The table is cfg_defaults; every module's defaults derive from it.  The
+ * test is linked with --wrap=cfg_defaults: while CHANGED is set, the table
+ * gives other values, as if someone had edited it. */
+void __real_cfg_defaults(struct cfg *cfg);
+void __wrap_cfg_defaults(struct cfg *cfg);
+
+static bool changed;
+
+void __wrap_cfg_defaults(struct cfg *cfg)
+{
+	__real_cfg_defaults(cfg);
+	if (!changed)
+		return;
+	cfg->target_utilization = 77;
+	cfg->target_locality = 66;
+	cfg->reserve_mb = 700;
+	cfg->min_gain = 13;
+	cfg->cooldown = 5;
+	cfg->max_moves = 3;
+	cfg->call_budget_ms = 7;
+	cfg->interval_budget_mb = 333;
+	cfg->move_ksm_pages = false;
+	cfg->ksm_max_mapcount = 99;
+}
+
+/* Every field is set, whatever the memory held.  The values themselves are
+ * pinned by what conf/ksm-numad.conf and ksm-numad.conf(5) say (below). */
 static void defaults(void **state)
 {
-	struct cfg c;
+	struct cfg c, d;
 
 	(void)state;
 	memset(&c, 0xab, sizeof(c));
+	memset(&d, 0, sizeof(d));
 	cfg_defaults(&c);
-	assert_int_equal(c.interval_s, 15);
-	assert_int_equal(c.log_level, LOG_INFO);
-	assert_int_equal(c.target_utilization, 85);
-	assert_int_equal(c.target_locality, 90);
-	assert_int_equal(c.reserve_mb, 512);
-	assert_int_equal(c.min_gain, 10);
-	assert_int_equal(c.cooldown, 8);
-	assert_int_equal(c.max_moves, 2);
-	assert_int_equal(c.call_budget_ms, 5);
-	assert_int_equal(c.pause_ms, 1);
-	assert_int_equal(c.interval_budget_mb, 1024);
-	assert_true(c.move_ksm_pages);
-	assert_int_equal(c.ksm_max_mapcount, 64);
-	assert_int_equal(c.set_max_page_sharing, -1);
-	assert_int_equal(c.set_use_zero_pages, -1);
-	assert_string_equal(c.libvirt_uri, "qemu:///system");
-	assert_int_equal(c.process_names.n, 2);
-	assert_string_equal(c.process_names.p[0], "qemu-system-*");
-	assert_string_equal(c.process_names.p[1], "qemu-kvm");
-	assert_int_equal(c.exclude_names.n, 0);
-	assert_int_equal(c.include_pids.n, 0);
-	assert_int_equal(c.exclude_pids.n, 0);
-	assert_int_equal(c.min_memory_mb, 300);
+	cfg_defaults(&d);
+	assert_memory_equal(&c, &d, sizeof(c));
+	assert_string_equal(c.control_dir, KN_CONTROL_DIR);
+}
+
+/* The policy's and the mover's defaults, and a new balancer's, are the
+ * table's: changed in the table, they change with it (a copy of a value in
+ * policy.c or mover.c would not). */
+static void derived_defaults(void **state)
+{
+	struct mv_budget budget = mv_budget_ms(7);
+	struct pin_dry dry = { 0 };
+	struct pol_params p;
+	struct mv_opts o;
+	struct bal b;
+
+	(void)state;
+	changed = true;
+	pol_params_default(&p);
+	mv_opts_live(&o, NULL);
+	bal_init_host(&b, NULL, &dry);
+	changed = false;
+	assert_int_equal(p.target_utilization, 77);
+	assert_int_equal(p.target_locality, 66);
+	assert_int_equal(p.reserve_kib, 700 * 1024);
+	assert_int_equal(p.min_gain, 13);
+	assert_int_equal(p.cooldown, 5);
+	assert_int_equal(p.max_moves, 3);
+	assert_int_equal(p.budget_kib, 333 * 1024);
+	assert_int_equal(o.reserve_bytes, 700ull << 20);
+	assert_memory_equal(&o.budget, &budget, sizeof(budget));
+	assert_false(o.move_ksm);
+	assert_int_equal(o.ksm_max_mapcount, 99);
+	assert_false(o.chains_bounded);
+	assert_memory_equal(&b.params, &p, sizeof(p));
+	assert_int_equal(b.mv.reserve_bytes, o.reserve_bytes);
+	assert_memory_equal(&b.mv.budget, &budget, sizeof(budget));
+	assert_false(b.mv.move_ksm);
+	assert_int_equal(b.mv.ksm_max_mapcount, 99);
+	bal_free(&b);
+	pin_dry_free(&dry);
 }
 
 /* The values listed at the top of good.conf. */
@@ -670,6 +720,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults),
+		cmocka_unit_test(derived_defaults),
 		cmocka_unit_test(good_conf),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(bad_syntax),

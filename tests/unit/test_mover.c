@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "ksm.h"
 #include "mover.h"
 #include "proc.h"
 #include "root.h"
@@ -96,6 +98,43 @@ static void budget_edges(void **state)
 	assert_int_equal(mv_budget_next(&b, 1000, 10, 2 * MS), 1000);
 	/* a THP-sized chunk over budget at cur 16 stays at the floor */
 	assert_int_equal(mv_budget_next(&b, 16, 512, 20 * MS), MV_CHUNK_MIN);
+}
+
+/* The engine's settings are the configuration's (MiB to bytes, ms to a
+ * budget), KSM chains bounded as the kernel says; mv_opts_live's are the
+ * table's (config.c, cfg_defaults). */
+static void opts_from_cfg(void **state)
+{
+	struct mv_budget budget = mv_budget_ms(9);
+	struct ksm_state ks = { .present = true };
+	struct mv_opts o, p;
+	struct cfg c;
+
+	(void)state;
+	cfg_defaults(&c);
+	mv_opts_live(&o, NULL);
+	memset(&p, 0, sizeof(p));
+	mv_opts_configure(&p, &c, NULL);
+	assert_int_equal(o.reserve_bytes, p.reserve_bytes);
+	assert_memory_equal(&o.budget, &p.budget, sizeof(p.budget));
+	assert_int_equal(o.move_ksm, p.move_ksm);
+	assert_int_equal(o.ksm_max_mapcount, p.ksm_max_mapcount);
+	assert_int_equal(o.chains_bounded, p.chains_bounded);
+	c.reserve_mb = 3;
+	c.call_budget_ms = 9;
+	c.move_ksm_pages = !c.move_ksm_pages;
+	c.ksm_max_mapcount = 7;
+	mv_opts_configure(&o, &c, &ks);
+	assert_int_equal(o.reserve_bytes, 3 << 20);
+	assert_memory_equal(&o.budget, &budget, sizeof(budget));
+	assert_int_equal(o.move_ksm, c.move_ksm_pages);
+	assert_int_equal(o.ksm_max_mapcount, 7);
+	assert_false(o.chains_bounded);         /* KSM without max_page_sharing */
+	ks.has[KSM_MAX_PAGE_SHARING] = true;
+	mv_opts_configure(&o, &c, &ks);
+	assert_true(o.chains_bounded);
+	assert_true(o.backend.call == mv_live.call);    /* the rest stays */
+	assert_true(o.clock == mv_clock_mono);
 }
 
 /* ---- a synthetic process ---- */
@@ -942,6 +981,7 @@ int main(void)
 		cmocka_unit_test(budget_under),
 		cmocka_unit_test(budget_over),
 		cmocka_unit_test(budget_edges),
+		cmocka_unit_test(opts_from_cfg),
 		cmocka_unit_test(job_moves_all),
 		cmocka_unit_test(job_statuses),
 		cmocka_unit_test(job_ksm),

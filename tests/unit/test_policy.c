@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "policy.h"
 
 #define MIB 1024ull
@@ -145,19 +146,33 @@ static struct fx *two_nodes_vm_on_1(int threads0, int threads1)
 	return x;
 }
 
+/* The parameters are the configuration's (each key mapped, MiB to KiB),
+ * and the defaults are the table's (config.c, cfg_defaults). */
 static void test_defaults(void **state)
 {
-	struct pol_params p;
+	struct pol_params p, q;
+	struct cfg c;
 
 	(void)state;
+	cfg_defaults(&c);
+	pol_params_from_cfg(&q, &c);
 	pol_params_default(&p);
-	assert_int_equal(p.target_utilization, 85);
-	assert_int_equal(p.target_locality, 90);
-	assert_int_equal(p.reserve_kib, 512 * MIB);
-	assert_int_equal(p.min_gain, 10);
-	assert_int_equal(p.cooldown, 8);
-	assert_int_equal(p.max_moves, 2);
-	assert_int_equal(p.budget_kib, 1024 * MIB);
+	assert_memory_equal(&p, &q, sizeof(p));
+	c.target_utilization = 120;
+	c.target_locality = 55;
+	c.reserve_mb = 3;
+	c.min_gain = 7;
+	c.cooldown = 4;
+	c.max_moves = 9;
+	c.interval_budget_mb = 6;
+	pol_params_from_cfg(&p, &c);
+	assert_int_equal(p.target_utilization, 120);
+	assert_int_equal(p.target_locality, 55);
+	assert_int_equal(p.reserve_kib, 3 * MIB);
+	assert_int_equal(p.min_gain, 7);
+	assert_int_equal(p.cooldown, 4);
+	assert_int_equal(p.max_moves, 9);
+	assert_int_equal(p.budget_kib, 6 * MIB);
 	assert_near(p.min_movable, 0.25);
 	assert_string_equal(pol_verdict_name(POL_STAY), "stay");
 	assert_string_equal(pol_verdict_name(POL_MOVE), "move");
