@@ -7,10 +7,12 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "balance.h"
 #include "config.h"
@@ -658,6 +660,159 @@ static void man_page(void **state)
 	free(man);
 }
 
+/* Number of keys in the table (the "key =" lines cfg_print writes). */
+static int table_keys(void)
+{
+	char *printed = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&printed, &len);
+	struct cfg d;
+	int n = 0;
+
+	assert_non_null(f);
+	cfg_defaults(&d);
+	cfg_print(f, &d);
+	fclose(f);
+	for (line = strtok_r(printed, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		n += line[0] != '#' && line[0] != '[';
+	free(printed);
+	return n;
+}
+
+/* Fails unless "KEY = VALUE" alone under [SECTION] is valid and leaves the
+ * table's defaults as they are: VALUE is the default.  FILE:LINE says where
+ * the documentation gave it. */
+static void expect_default(const char *file, int line, const char *section,
+                           const char *key, const char *value)
+{
+	char text[512];
+	struct cfg c, d;
+
+	snprintf(text, sizeof(text), "[%s]\n%s = %s\n", section, key, value);
+	if (load_str(text, &c) != 0)
+		fail_msg("%s:%d: '%s = %s' in [%s] is refused: %s", file, line, key,
+		         value, section, errs.msg[0]);
+	cfg_defaults(&d);
+	if (!cfg_equal(&c, &d))
+		fail_msg("%s:%d: documents %s = %s, but the default (config.c, "
+		         "cfg_defaults) is another value", file, line, key, value);
+}
+
+/* Every commented "#key = value" line of conf/ksm-numad.conf is the table's
+ * default of that key, and there is one such line per key: the shipped
+ * file cannot drift from cfg_defaults. */
+static void shipped_defaults(void **state)
+{
+	char *text = slurp(SHIPPED), *line, *save = NULL, *eq, *k, *v;
+	char section[32] = "";
+	int n = 0, lineno = 0;
+
+	(void)state;
+	for (line = text; line; line = save) {
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = '\0';
+		lineno++;
+		if (sscanf(line, "[%31[a-z]]", section) == 1 || line[0] != '#' ||
+		    !(line[1] >= 'a' && line[1] <= 'z') || !(eq = strchr(line, '=')))
+			continue;
+		k = line + 1;
+		v = eq + 1 + strspn(eq + 1, " ");
+		while (eq > k && eq[-1] == ' ')
+			eq--;
+		*eq = '\0';
+		expect_default(SHIPPED, lineno, section, k, v);
+		n++;
+	}
+	assert_int_equal(n, table_keys());
+	free(text);
+}
+
+/* The value of a "Default:" in ksm-numad.conf(5): the rest of the line, or
+ * the next line without its font macro (".BR info ."); "empty" is "". */
+static void man_value(const char *rest, const char *next, char *out, size_t size)
+{
+	const char *v = *rest ? rest : next;
+	size_t n;
+
+	if (!*rest && *v == '.')
+		v += strcspn(v, " ") + strspn(v + strcspn(v, " "), " ");
+	n = strlen(v);
+	while (n && (v[n - 1] == '.' || v[n - 1] == ' '))
+		n--;
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	snprintf(out, size, "%.*s", (int)n, v);
+	if (strcmp(out, "empty") == 0)
+		out[0] = '\0';
+}
+
+/* Every "Default:" of ksm-numad.conf(5) is the table's default of the key
+ * whose entry it ends, and every key's entry has one. */
+static void man_defaults(void **state)
+{
+	char *text = slurp(MANPAGE), *line, *save = NULL, *next;
+	char section[32] = "", key[64] = "", value[128], nextline[128];
+	int n = 0, lineno = 0;
+
+	(void)state;
+	for (line = text; line; line = save) {
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = '\0';
+		lineno++;
+		if (sscanf(line, ".SH \"[%31[a-z]] SECTION\"", section) == 1 ||
+		    sscanf(line, ".BI \"%63[a-z_] = \"", key) == 1 ||
+		    strncmp(line, "Default:", 8) != 0 || !key[0])
+			continue;
+		next = save ? save : "";
+		snprintf(nextline, sizeof(nextline), "%.*s", (int)strcspn(next, "\n"), next);
+		man_value(line + 8 + strspn(line + 8, " "), nextline, value, sizeof(value));
+		expect_default(MANPAGE, lineno, section, key, value);
+		key[0] = '\0';
+		n++;
+	}
+	assert_int_equal(n, table_keys());
+	free(text);
+}
+
+/* ksm-numad --check-config on an empty file prints the table. */
+static void check_config_empty(void **state)
+{
+	char path[] = "/tmp/kn-empty-XXXXXX", cmd[PATH_MAX * 2 + 64];
+	char *want = NULL, got[16384];
+	size_t len = 0, n;
+	struct cfg d;
+	int fd = mkstemp(path);
+	FILE *f, *p;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	if (access(DAEMON_BIN, X_OK) < 0) {
+		unlink(path);
+		skip();                 /* make check builds it first */
+	}
+	f = open_memstream(&want, &len);
+	assert_non_null(f);
+	fprintf(f, "%s: OK\n", path);
+	cfg_defaults(&d);
+	cfg_print(f, &d);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "'%s' --check-config '%s'", DAEMON_BIN, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(got, 1, sizeof(got) - 1, p);
+	got[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	unlink(path);
+	assert_string_equal(got, want);
+	free(want);
+}
+
 /* Odd but valid input, and hostile input that must be reported, not crash. */
 static void odd_input(void **state)
 {
@@ -736,6 +891,9 @@ int main(void)
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(shipped_conf),
 		cmocka_unit_test(man_page),
+		cmocka_unit_test(shipped_defaults),
+		cmocka_unit_test(man_defaults),
+		cmocka_unit_test(check_config_empty),
 		cmocka_unit_test(odd_input),
 		cmocka_unit_test(many_errors),
 	};
