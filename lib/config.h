@@ -20,6 +20,8 @@
 #define CFG_MAX_PIDS 64
 #define CFG_DIR_LEN 92                  /* a socket path under it fits sun_path */
 
+/* Where the control sockets live unless told otherwise: control_dir's
+ * default, and ksm-numadctl's (-DKN_CONTROL_DIR=... overrides it). */
 #ifndef KN_CONTROL_DIR
 #define KN_CONTROL_DIR "/run/ksm-numad"
 #endif

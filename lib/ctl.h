@@ -31,11 +31,6 @@
 #define CTL_SOCKET "control"
 #define CTL_NOTIFY "notify"
 
-/* Where the sockets live unless told otherwise (configure defines it). */
-#ifndef KN_CONTROL_DIR
-#define KN_CONTROL_DIR "/run/ksm-numad"
-#endif
-
 enum ctl_cmd {
 	CTL_STATUS,
 	CTL_VMS,
