@@ -18,7 +18,7 @@
 #include "root.h"
 #include "vms.h"
 
-#define VIRT_UUID_LEN 37            /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL */
+#define VIRT_UUID_LEN VMS_UUID_LEN
 
 struct virt;
 struct _virConnect;                 /* libvirt's virConnectPtr points to one */

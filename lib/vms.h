@@ -19,6 +19,7 @@
 #include "topo.h"
 
 #define VM_NAME_LEN 64
+#define VMS_UUID_LEN 37             /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL */
 
 /* What became of the last widening of a domain's memory nodes this daemon
  * asked of libvirt (the balancer asks again when it did not take). */
@@ -51,6 +52,7 @@ struct vm {
 /* A libvirt domain as the VM list needs it (from the libvirt adapter). */
 struct vms_domain {
 	char name[VM_NAME_LEN];
+	char uuid[VMS_UUID_LEN];    /* libvirt's; "" unknown */
 	pid_t pid;                  /* qemu's PID (0: unknown, not a candidate) */
 	uint64_t starttime;         /* of PID, checked against /proc (0: not checked) */
 	int nvcpus;
