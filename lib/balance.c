@@ -59,6 +59,8 @@ void bal_free(struct bal *b)
 	for (int i = 0; i < b->n; i++)
 		stop_job(&b->vm[i]);
 	free(b->vm);
+	free(b->restored.vm);
+	pol_state_free(&b->restored.pol);
 	free(b->in_vm);
 	ld_free(&b->load);
 	pol_state_free(&b->pol);
@@ -73,11 +75,16 @@ void bal_configure(struct bal *b, const struct cfg *cfg, const struct ksm_state 
 	b->reserved = cfg->reserved_cpus;
 }
 
+/* The record of VM KEY from the last pass, or from the daemon before this
+ * one until a pass took it over; NULL: a VM new to the balancer. */
 static struct bal_vm *find(const struct bal *b, uint64_t key)
 {
 	for (int i = 0; i < b->n; i++)
 		if (b->vm[i].key == key)
 			return &b->vm[i];
+	for (int i = 0; i < b->restored.n; i++)
+		if (b->restored.vm[i].key == key)
+			return &b->restored.vm[i];
 	return NULL;
 }
 
@@ -241,6 +248,30 @@ int bal_input(struct bal *b, const struct snapshot *s, const struct ld_sample *l
 	return 0;
 }
 
+/* Drops the restored records that FRESH took over (N VMs); all of them
+ * once they waited BAL_RESTORED_PASSES passes. */
+static void prune_restored(struct bal *b, const struct bal_vm *fresh, int n)
+{
+	int k = 0;
+
+	if (!b->restored.vm)
+		return;
+	for (int i = 0; i < b->restored.n; i++) {
+		bool taken = false;
+
+		for (int j = 0; j < n && !taken; j++)
+			taken = fresh[j].key == b->restored.vm[i].key;
+		if (!taken)
+			b->restored.vm[k++] = b->restored.vm[i];
+	}
+	b->restored.n = k;
+	if (--b->restored.passes > 0 && (k || b->restored.pol.n))
+		return;
+	free(b->restored.vm);
+	pol_state_free(&b->restored.pol);
+	memset(&b->restored, 0, sizeof(b->restored));
+}
+
 /* Carries the memory of VMs still there into a fresh list for S; ends the
  * moves of those that are gone. */
 static int sync_vms(struct bal *b, const struct snapshot *s)
@@ -260,6 +291,7 @@ static int sync_vms(struct bal *b, const struct snapshot *s)
 		}
 		v->key = b->in_vm[i].key;
 		v->pid = vm->pid;
+		v->starttime = vm->info.stat.starttime;
 		snprintf(v->name, sizeof(v->name), "%s", vm->name);
 		v->ticks = vm->info.stat.utime + vm->info.stat.stime;
 		v->budget = 0;
@@ -273,6 +305,7 @@ static int sync_vms(struct bal *b, const struct snapshot *s)
 	free(b->vm);
 	b->vm = fresh;
 	b->n = b->cap = l->n;
+	prune_restored(b, fresh, l->n);
 	b->next = 0;
 	/* The input outlives the snapshot (ksm-numadctl reads it): own names. */
 	for (int i = 0; i < l->n; i++)
@@ -523,6 +556,39 @@ static void act(struct bal *b, const struct snapshot *s)
 	}
 }
 
+static const struct pol_memory *recall(const struct pol_state *s, uint64_t key);
+static int by_key(const void *a, const void *b);
+
+/* Gives the policy the restored home of each VM of this pass it has none
+ * for (taken out of what waits); -ENOMEM. */
+static int restore_homes(struct bal *b)
+{
+	struct pol_state *rp = &b->restored.pol;
+	int k = 0;
+
+	for (int i = 0; i < rp->n; i++) {
+		bool here = false;
+		struct pol_memory *m;
+
+		for (int j = 0; j < b->in.nvms && !here; j++)
+			here = b->in.vm[j].key == rp->m[i].key;
+		if (!here || recall(&b->pol, rp->m[i].key)) {
+			rp->m[k++] = rp->m[i];
+			continue;
+		}
+		m = realloc(b->pol.m, (size_t)(b->pol.n + 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		b->pol.m = m;
+		b->pol.m[b->pol.n++] = rp->m[i];
+		b->pol.cap = b->pol.n;
+	}
+	if (k < rp->n && b->pol.n > 1)
+		qsort(b->pol.m, (size_t)b->pol.n, sizeof(*b->pol.m), by_key);
+	rp->n = k;
+	return 0;
+}
+
 int bal_prime(struct bal *b, const struct snapshot *s, struct ld_sample *load)
 {
 	int r = bal_input(b, s, load);
@@ -543,9 +609,11 @@ int bal_pass(struct bal *b, const struct snapshot *s, struct ld_sample *load)
 {
 	int r = bal_input(b, s, load);
 
+	if (r == 0)
+		r = restore_homes(b);
 	if (r == 0) {
 		pol_result_free(&b->res);
-		r = pol_decide(&b->in, &b->params, b->pass, &b->pol, &b->res);
+		r = pol_decide(&b->in, &b->params, b->pass_base + b->pass, &b->pol, &b->res);
 	}
 	if (r == 0)
 		r = sync_vms(b, s);
@@ -601,6 +669,110 @@ int bal_step(struct bal *b, struct mv_step *out)
 			job_ended(v, r);
 		return 1;
 	}
+	return 0;
+}
+
+/* The policy's memory of the VM KEY in S, or NULL. */
+static const struct pol_memory *recall(const struct pol_state *s, uint64_t key)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->m[i].key == key)
+			return &s->m[i];
+	return NULL;
+}
+
+/* Adds V to D if it was pinned or placed; 0, -E2BIG, -ENOMEM. */
+static int state_of(const struct bal *b, const struct bal_vm *v, struct st_data *d)
+{
+	const struct pol_memory *m = recall(&b->pol, v->key);
+
+	if (!m)
+		m = recall(&b->restored.pol, v->key);
+	struct st_vm e = { .pid = v->pid, .starttime = v->starttime,
+	                   .pinned = v->pinned, .moved_at = -1 };
+
+	if (!m && idset_empty(&v->pinned))
+		return 0;
+	snprintf(e.name, sizeof(e.name), "%s", v->name);
+	if (m) {
+		e.home = m->home;
+		e.prev_home = m->prev_home;
+		e.moved_at = m->moved_at;
+	}
+	return st_add_vm(d, &e);
+}
+
+int bal_state_get(const struct bal *b, struct st_data *d)
+{
+	int r = 0;
+
+	d->pass = b->pass_base + b->pass;
+	for (int i = 0; i < b->n && r == 0; i++)
+		r = state_of(b, &b->vm[i], d);
+	/* Not taken by a pass yet: kept as they were. */
+	for (int i = 0; i < b->restored.n && r == 0; i++)
+		r = state_of(b, &b->restored.vm[i], d);
+	return r;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct pol_memory *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/* D's homes as a policy state (by ascending key, as pol_decide keeps it). */
+static int put_homes(struct pol_state *s, const struct st_data *d)
+{
+	struct pol_memory *m = calloc((size_t)(d->nvm ? d->nvm : 1), sizeof(*m));
+	int n = 0;
+
+	if (!m)
+		return -ENOMEM;
+	for (int i = 0; i < d->nvm; i++) {
+		const struct st_vm *e = &d->vm[i];
+
+		if (idset_empty(&e->home))
+			continue;
+		m[n].key = bal_key(e->pid, e->starttime);
+		m[n].home = e->home;
+		m[n].prev_home = e->prev_home;
+		m[n].moved_at = e->moved_at;
+		n++;
+	}
+	qsort(m, (size_t)n, sizeof(*m), by_key);
+	s->m = m;
+	s->n = s->cap = n;
+	return 0;
+}
+
+int bal_state_put(struct bal *b, const struct st_data *d)
+{
+	struct bal_vm *vm;
+	int r;
+
+	if (b->n || b->pass || b->restored.vm)
+		return -EBUSY;
+	vm = calloc((size_t)(d->nvm ? d->nvm : 1), sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	r = put_homes(&b->restored.pol, d);
+	if (r < 0) {
+		free(vm);
+		return r;
+	}
+	for (int i = 0; i < d->nvm; i++) {
+		vm[i].key = bal_key(d->vm[i].pid, d->vm[i].starttime);
+		vm[i].pid = d->vm[i].pid;
+		vm[i].starttime = d->vm[i].starttime;
+		vm[i].pinned = d->vm[i].pinned;
+		snprintf(vm[i].name, sizeof(vm[i].name), "%s", d->vm[i].name);
+	}
+	b->restored.vm = vm;
+	b->restored.n = d->nvm;
+	b->restored.passes = BAL_RESTORED_PASSES;
+	b->pass_base = d->pass;
 	return 0;
 }
 

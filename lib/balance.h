@@ -21,10 +21,12 @@
 #include "pin.h"
 #include "policy.h"
 #include "snapshot.h"
+#include "state.h"
 
 struct bal_vm {
 	uint64_t key;                   /* pol_vm.key */
 	pid_t pid;
+	uint64_t starttime;             /* of PID (key holds 42 bits of it) */
 	char name[VM_NAME_LEN];
 	uint64_t ticks;                 /* utime + stime at the last pass */
 	struct idset pinned;            /* CPUs this module pinned it to; empty: none */
@@ -48,6 +50,11 @@ struct bal_vm {
 #define BAL_WIDEN_LOST_PASSES 4
 #define BAL_WIDEN_MAX_WAIT 8
 
+/* Passes (measuring or deciding) that what the daemon before this one left
+ * waits for its VM to show up (a process unreadable for a pass, libvirt's
+ * first list late) before it is dropped. */
+#define BAL_RESTORED_PASSES 4
+
 /* Pins libvirt domain NAME's vCPUs and emulator to CPUS, or (as the mems
  * callback) widens its memory nodes to SET; 0 or -errno.  Both only queue:
  * what became of a widening comes back in the next snapshot (vm.widen). */
@@ -57,10 +64,19 @@ struct bal {
 	struct pol_params params;
 	struct pol_state pol;
 	long pass;                      /* passes done */
+	long pass_base;                 /* the policy's pass of pass 0: the passes of
+	                                 * the daemons before this one (bal_state_put) */
 	struct ld_sample load;          /* CPU sample of the last pass */
 	bool have_load;
 	int n, cap;
 	struct bal_vm *vm;              /* VMs of the last pass, by snapshot order */
+	struct {                        /* what the daemon before this one left
+	                                 * (bal_state_put), until a pass takes it */
+		int n;
+		struct bal_vm *vm;      /* the pinning of each VM, by key */
+		struct pol_state pol;   /* the home of each, by key */
+		int passes;             /* left before the untaken ones are dropped */
+	} restored;
 	struct pin_backend pin;
 	struct {
 		bal_dom_pin_fn *pin;    /* NULL: no libvirt, domains cannot be pinned */
@@ -116,6 +132,17 @@ int bal_step(struct bal *b, struct mv_step *out);
 
 /* Bytes the moves in progress may still move this interval. */
 uint64_t bal_pending(const struct bal *b);
+
+/* Adds what must survive a restart to D (state.h): each VM of the last
+ * pass that it pinned or the policy gave a home, and the policy's pass
+ * clock; -E2BIG, -ENOMEM (D then holds part of it). */
+int bal_state_get(const struct bal *b, struct st_data *d);
+
+/* Takes what the daemon before this one left (D, read by st_load): before
+ * the first pass only (-EBUSY after), -ENOMEM.  Nothing in it is trusted:
+ * an entry counts only for the process with its PID and start time, and
+ * its pinning only while Cpus_allowed_list is exactly what it pinned. */
+int bal_state_put(struct bal *b, const struct st_data *d);
 
 /* The stable identity of a process: PID and start time. */
 uint64_t bal_key(pid_t pid, uint64_t starttime);

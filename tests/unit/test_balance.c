@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "balance.h"
+#include "tmptree.h"
 
 #define GIB_KIB (1024ull * 1024)
 #define PG 4096u
@@ -775,6 +776,248 @@ static void vms_come_and_go(void **state)
 	rig_free(&g);
 }
 
+/* ---- a restart: what one balancer leaves in the state file, the next takes ---- */
+
+#define BOOT "6f0c3c1e-5b7a-4d0e-9a3e-2f6d8c1b4a90"
+#define USEC 1000000ull
+
+/* Saves FROM's state (at 100 s) as the daemon does after a pass, and has
+ * TO take it as a restarted daemon does (at 100 s + INTERVALS of 1 s). */
+static void restart(struct rig *from, struct rig *to, uint64_t intervals)
+{
+	char *tree = tt_copy(NULL), run[512];
+	struct rt_root *r;
+	struct st_file f;
+	struct st_data d = { 0 };
+
+	tt_put(tree, "proc/sys/kernel/random/boot_id", BOOT "\n");
+	tt_mkdir(tree, "run");
+	snprintf(run, sizeof(run), "%s/run", tree);
+	assert_int_equal(rt_open(tree, &r), 0);
+	assert_int_equal(st_open(&f, run, r), 0);
+	assert_int_equal(bal_state_get(&from->b, &d), 0);
+	assert_int_equal(st_save(&f, &d, 100 * USEC), 1);
+	st_free(&d);
+	st_close(&f);
+	assert_int_equal(st_open(&f, run, r), 0);
+	assert_int_equal(st_load(&f, (100 + intervals) * USEC, USEC, &d), 1);
+	assert_int_equal(bal_state_put(&to->b, &d), 0);
+	st_free(&d);
+	st_close(&f);
+	rt_close(r);
+	tt_remove(tree);
+}
+
+/* The pass after a restart as the loop runs it: one that only measures,
+ * then one that decides; the verdict on VM 0. */
+static enum pol_verdict first_decision(struct rig *g, struct snapshot *s, uint64_t scale,
+                                       uint64_t busy0)
+{
+	struct ld_sample l;
+
+	load_at(&l, scale, busy0);
+	assert_int_equal(bal_prime(&g->b, s, &l), 0);
+	load_at(&l, scale + 1, busy0);
+	assert_int_equal(bal_pass(&g->b, s, &l), 0);
+	return g->b.res.d[0].verdict;
+}
+
+/* After a restart the daemon still knows the pinning it made (process
+ * mode: sched_setaffinity): the VM stays managed, is not pinned again;
+ * a daemon without the state takes that pinning for an admin's. */
+static void restart_keeps_own_pinning(void **state)
+{
+	struct rig g, after, blank;
+	struct snapshot s;
+	struct ld_sample l;
+	struct idset want;
+
+	(void)state;
+	rig_init(&g, 1024);
+	snap_init(&s, 1);
+	vm_fill(&s.vms.vm[0], 100, 0, 2 * GIB_KIB, 0);
+	load_at(&l, 1, 900);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	idset_parse(&want, "2-3");
+	assert_int_equal(g.pin.n, 2);
+	assert_true(idset_equal(&g.pin.rec[0].cpus, &want));
+
+	/* the kernel shows the pinning; a new daemon with the state file */
+	s.vms.vm[0].pinned = true;
+	s.vms.vm[0].info.status.cpus_allowed = want;
+	rig_init(&after, 1024);
+	restart(&g, &after, 3);
+	assert_int_not_equal(first_decision(&after, &s, 2, 900), POL_LEFT_ALONE);
+	assert_false(after.b.in.vm[0].left_alone);
+	assert_int_equal(after.pin.n, 0);       /* already where it was put */
+	assert_true(idset_equal(&after.b.vm[0].pinned, &want));
+
+	/* the same daemon started without it: left alone for good */
+	rig_init(&blank, 1024);
+	assert_int_equal(first_decision(&blank, &s, 2, 900), POL_LEFT_ALONE);
+	assert_non_null(strstr(blank.b.in.vm[0].left_why, "pinned by someone else"));
+	snap_done(&s);
+	rig_free(&blank);
+	rig_free(&after);
+	rig_free(&g);
+}
+
+/* An entry counts only for the same process with the same pinning: a PID
+ * reused by another process (another start time) pinned to the same CPUs,
+ * or the VM re-pinned by an admin since, is an admin's business. */
+static void restart_entry_checked(void **state)
+{
+	struct rig g, after;
+	struct snapshot s;
+	struct ld_sample l;
+
+	(void)state;
+	rig_init(&g, 1024);
+	snap_init(&s, 1);
+	vm_fill(&s.vms.vm[0], 100, 0, 2 * GIB_KIB, 0);
+	load_at(&l, 1, 900);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(g.pin.n, 2);
+	s.vms.vm[0].pinned = true;
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "2-3");
+
+	/* PID 100 is another process now, pinned by someone to the same CPUs */
+	s.vms.vm[0].info.stat.starttime += 5000;
+	rig_init(&after, 1024);
+	restart(&g, &after, 1);
+	assert_int_equal(first_decision(&after, &s, 2, 900), POL_LEFT_ALONE);
+	assert_non_null(strstr(after.b.in.vm[0].left_why, "pinned by someone else"));
+	assert_int_equal(after.pin.n, 0);
+	rig_free(&after);
+
+	/* the same VM, re-pinned by an admin to CPU 3 */
+	s.vms.vm[0].info.stat.starttime -= 5000;
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "3");
+	rig_init(&after, 1024);
+	restart(&g, &after, 1);
+	assert_int_equal(first_decision(&after, &s, 2, 900), POL_LEFT_ALONE);
+	assert_int_equal(after.pin.n, 0);
+	rig_free(&after);
+	snap_done(&s);
+	rig_free(&g);
+}
+
+/* Right after a move the old home looks better (the memory is still there
+ * and the VM's departure freed its CPUs): a restarted daemon that forgot
+ * the move sends the VM straight back; one that took the state file keeps
+ * it settling on its new home (policy.h: settling, cooldown, ping-pong). */
+static void restart_no_ping_pong(void **state)
+{
+	struct rig g, after, blank;
+	struct snapshot s;
+	struct ld_sample l;
+	struct idset home1;
+
+	(void)state;
+	rig_init(&g, 64 * 1024);
+	g.dry.query_node = 0;
+	snap_init(&s, 1);
+	/* as in move_within_budget: node 0 full, the VM goes to node 1 */
+	vm_fill(&s.vms.vm[0], 100, 256 * 1024, 0, 0);
+	s.vms.vm[0].info.stat.utime = 950;
+	s.topo.node[0].mem_free_kib = 256 * 1024;
+	load_at(&l, 3, 1000);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	assert_int_equal(g.b.res.d[0].verdict, POL_MOVE);
+	idset_parse(&home1, "1");
+	assert_true(idset_equal(&g.b.res.d[0].home, &home1));
+
+	/* the daemon dies before any memory moved; node 0 is idle now and
+	 * has room, the VM runs on node 1 where it was pinned */
+	s.vms.vm[0].pinned = true;
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "2-3");
+	s.vms.vm[0].info.threads[0].processor = 2;
+	s.vms.vm[0].info.threads[1].processor = 3;
+	s.topo.node[0].mem_free_kib = 6 * GIB_KIB;
+	rig_init(&blank, 64 * 1024);
+	blank.dry.query_node = 0;
+	/* (the pinning taken as ours, so that the policy decides at all) */
+	blank.b.vm = calloc(1, sizeof(*blank.b.vm));
+	assert_non_null(blank.b.vm);
+	blank.b.n = 1;
+	blank.b.vm[0].key = bal_key(100, s.vms.vm[0].info.stat.starttime);
+	idset_parse(&blank.b.vm[0].pinned, "2-3");
+	assert_int_equal(first_decision(&blank, &s, 4, 0), POL_MOVE);
+	assert_false(idset_equal(&blank.b.res.d[0].home, &home1));
+
+	rig_init(&after, 64 * 1024);
+	after.dry.query_node = 0;
+	restart(&g, &after, 2);
+	assert_int_equal(first_decision(&after, &s, 4, 0), POL_SETTLE);
+	assert_true(idset_equal(&after.b.res.d[0].home, &home1));
+	/* the policy's clock went on from the one before: pass 0 + 1 + 2 */
+	assert_int_equal(after.b.pass_base, 3);
+	snap_done(&s);
+	rig_free(&blank);
+	rig_free(&after);
+	rig_free(&g);
+}
+
+/* A VM missing from the first passes after a restart (unreadable for a
+ * pass, libvirt's first list late) keeps what was restored for it for
+ * BAL_RESTORED_PASSES passes; then it is dropped, and the state file with
+ * it. */
+static void restart_vm_late(void **state)
+{
+	struct rig g, after;
+	struct snapshot s, none;
+	struct ld_sample l;
+	struct st_data d = { 0 };
+	uint64_t scale = 2;
+
+	(void)state;
+	rig_init(&g, 1024);
+	snap_init(&s, 1);
+	snap_init(&none, 0);
+	vm_fill(&s.vms.vm[0], 100, 0, 2 * GIB_KIB, 0);
+	load_at(&l, 1, 900);
+	assert_int_equal(bal_pass(&g.b, &s, &l), 0);
+	s.vms.vm[0].pinned = true;
+	idset_parse(&s.vms.vm[0].info.status.cpus_allowed, "2-3");
+
+	/* two passes without it, then it is back: still ours, home kept */
+	rig_init(&after, 1024);
+	restart(&g, &after, 1);
+	load_at(&l, scale++, 900);
+	assert_int_equal(bal_prime(&after.b, &none, &l), 0);
+	load_at(&l, scale++, 900);
+	assert_int_equal(bal_pass(&after.b, &none, &l), 0);
+	assert_int_equal(bal_state_get(&after.b, &d), 0);
+	assert_int_equal(d.nvm, 1);     /* what waits is kept in the file too */
+	st_free(&d);
+	load_at(&l, scale++, 900);
+	assert_int_equal(bal_pass(&after.b, &s, &l), 0);
+	assert_int_not_equal(after.b.res.d[0].verdict, POL_LEFT_ALONE);
+	assert_int_equal(after.b.pol.n, 1);
+	assert_int_equal(after.pin.n, 0);
+	rig_free(&after);
+
+	/* gone for BAL_RESTORED_PASSES passes: dropped */
+	rig_init(&after, 1024);
+	restart(&g, &after, 1);
+	load_at(&l, scale++, 900);
+	assert_int_equal(bal_prime(&after.b, &none, &l), 0);
+	for (int i = 1; i < BAL_RESTORED_PASSES; i++) {
+		load_at(&l, scale++, 900);
+		assert_int_equal(bal_pass(&after.b, &none, &l), 0);
+	}
+	assert_int_equal(bal_state_get(&after.b, &d), 0);
+	assert_int_equal(d.nvm, 0);
+	st_free(&d);
+	load_at(&l, scale++, 900);
+	assert_int_equal(bal_pass(&after.b, &s, &l), 0);
+	assert_int_equal(after.b.res.d[0].verdict, POL_LEFT_ALONE);
+	rig_free(&after);
+	snap_done(&none);
+	snap_done(&s);
+	rig_free(&g);
+}
+
 /* Too many nodes for the policy: an error, nothing changed. */
 static void too_many_nodes(void **state)
 {
@@ -809,6 +1052,10 @@ int main(void)
 		cmocka_unit_test(left_behind_counts_as_shared),
 		cmocka_unit_test(vms_come_and_go),
 		cmocka_unit_test(too_many_nodes),
+		cmocka_unit_test(restart_keeps_own_pinning),
+		cmocka_unit_test(restart_entry_checked),
+		cmocka_unit_test(restart_no_ping_pong),
+		cmocka_unit_test(restart_vm_late),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
