@@ -11,8 +11,13 @@
 
 #define DESCRIBE_LEN 384
 
+/* A domain this daemon pinned, and which qemu it was (UUID, PID and
+ * start time; unknown ones are not compared). */
 struct pinned {
 	char name[VM_NAME_LEN];
+	char uuid[VMS_UUID_LEN];
+	pid_t pid;
+	uint64_t starttime;
 	struct idset cpus;
 };
 
@@ -50,12 +55,18 @@ static struct pinned *find_pinned(const struct vmsrc *s, const char *name)
 }
 
 /* True if D's vCPU pinning is what this daemon set: a transient domain
- * has only its live XML, where our own pinning shows as <vcpupin>. */
+ * has only its live XML, where our own pinning shows as <vcpupin>.  The
+ * same domain (UUID) and the same qemu (PID, start time), where known. */
 static bool pinned_by_us(const struct vmsrc *s, const struct virt_dom *d)
 {
 	const struct pinned *p = find_pinned(s, d->name);
 
-	return p && idset_equal(&p->cpus, &d->vcpu_cpus);
+	if (!p || !idset_equal(&p->cpus, &d->vcpu_cpus))
+		return false;
+	if (p->uuid[0] && d->uuid[0] && strcmp(p->uuid, d->uuid) != 0)
+		return false;
+	return !p->starttime || !d->starttime ||
+	       (p->pid == d->pid && p->starttime == d->starttime);
 }
 
 /* Why domain D's XML keeps it out of our hands, or NULL.  A domain with
@@ -104,20 +115,29 @@ static void set_widened(struct vmsrc *s, const char *name, const struct vms_wide
 	p->w = *w;
 }
 
-/* Forgets the widenings of domains no longer in the kept list. */
-static void prune_widened(struct vmsrc *s)
+static bool listed(const struct vmsrc *s, const char *name)
+{
+	for (int j = 0; j < s->ndom; j++)
+		if (strcmp(s->dom[j].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Forgets the widenings and the pinning of domains no longer in the kept
+ * list (a domain started again is another qemu). */
+static void prune(struct vmsrc *s)
 {
 	int k = 0;
 
-	for (int i = 0; i < s->nwidened; i++) {
-		bool listed = false;
-
-		for (int j = 0; j < s->ndom && !listed; j++)
-			listed = strcmp(s->dom[j].name, s->widened[i].name) == 0;
-		if (listed)
+	for (int i = 0; i < s->nwidened; i++)
+		if (listed(s, s->widened[i].name))
 			s->widened[k++] = s->widened[i];
-	}
 	s->nwidened = k;
+	k = 0;
+	for (int i = 0; i < s->npinned; i++)
+		if (listed(s, s->pinned[i].name))
+			s->pinned[k++] = s->pinned[i];
+	s->npinned = k;
 }
 
 /* A VIRTD_MEMS_DONE: the answer to the widening asked last for its domain. */
@@ -150,6 +170,7 @@ static bool take_list(struct vmsrc *s, const struct cfg *cfg)
 	}
 	for (int i = 0; i < l.n; i++) {
 		snprintf(nd[i].name, sizeof(nd[i].name), "%s", l.d[i].name);
+		snprintf(nd[i].uuid, sizeof(nd[i].uuid), "%s", l.d[i].uuid);
 		nd[i].pid = l.d[i].pid;
 		nd[i].starttime = l.d[i].starttime;
 		nd[i].nvcpus = l.d[i].nvcpus;
@@ -159,7 +180,7 @@ static bool take_list(struct vmsrc *s, const struct cfg *cfg)
 	s->dom = nd;
 	s->ndom = l.n;
 	virt_dom_list_free(&l);
-	prune_widened(s);
+	prune(s);
 	return true;
 }
 
@@ -273,21 +294,40 @@ const struct vms_domains *vmsrc_domains(struct vmsrc *s, const struct cfg *cfg)
 	return &s->view;
 }
 
-/* Remembers that NAME was pinned to CPUS (forgotten with the daemon: a
- * restarted daemon takes a transient domain's pinning for an admin's). */
+/* Adds an entry for domain NAME to the pinned list; NULL when memory
+ * runs out (its pinning then looks like an admin's). */
+static struct pinned *add_pinned(struct vmsrc *s, const char *name)
+{
+	struct pinned *p = realloc(s->pinned, (size_t)(s->npinned + 1) * sizeof(*p));
+
+	if (!p)
+		return NULL;
+	s->pinned = p;
+	p = &s->pinned[s->npinned++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	return p;
+}
+
+/* Remembers that NAME, the qemu of the kept list, was pinned to CPUS (the
+ * daemon after this one learns it from vmsrc_state_get). */
 static void remember(struct vmsrc *s, const char *name, const struct idset *cpus)
 {
 	struct pinned *p = find_pinned(s, name);
 
-	if (!p) {
-		p = realloc(s->pinned, (size_t)(s->npinned + 1) * sizeof(*p));
-		if (!p)
-			return;
-		s->pinned = p;
-		p = &s->pinned[s->npinned++];
-		snprintf(p->name, sizeof(p->name), "%s", name);
-	}
+	if (!p && !(p = add_pinned(s, name)))
+		return;
 	p->cpus = *cpus;
+	p->uuid[0] = '\0';
+	p->pid = 0;
+	p->starttime = 0;
+	for (int i = 0; i < s->ndom; i++) {
+		if (strcmp(s->dom[i].name, name) != 0)
+			continue;
+		snprintf(p->uuid, sizeof(p->uuid), "%s", s->dom[i].uuid);
+		p->pid = s->dom[i].pid;
+		p->starttime = s->dom[i].starttime;
+	}
 }
 
 int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus)
@@ -309,6 +349,38 @@ int vmsrc_set_mems(void *ctx, const char *name, const struct idset *nodes)
 	if (r >= 0)
 		set_widened(s, name, &queued);
 	return r;
+}
+
+int vmsrc_state_get(const struct vmsrc *s, struct st_data *d)
+{
+	for (int i = 0; i < s->npinned; i++) {
+		const struct pinned *p = &s->pinned[i];
+		struct st_dom e = { .pid = p->pid, .starttime = p->starttime, .cpus = p->cpus };
+		int r;
+
+		snprintf(e.name, sizeof(e.name), "%s", p->name);
+		snprintf(e.uuid, sizeof(e.uuid), "%s", p->uuid);
+		r = st_add_dom(d, &e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vmsrc_state_put(struct vmsrc *s, const struct st_data *d)
+{
+	for (int i = 0; i < d->ndom; i++) {
+		const struct st_dom *e = &d->dom[i];
+		struct pinned *p = find_pinned(s, e->name);
+
+		if (!p && !(p = add_pinned(s, e->name)))
+			return -ENOMEM;
+		snprintf(p->uuid, sizeof(p->uuid), "%s", e->uuid);
+		p->pid = e->pid;
+		p->starttime = e->starttime;
+		p->cpus = e->cpus;
+	}
+	return 0;
 }
 
 const char *vmsrc_describe(struct vmsrc *s)

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "idset.h"
 #include "root.h"
+#include "state.h"
 #include "vms.h"
 
 #ifndef KN_LIBVIRT_PID_DIR
@@ -46,6 +47,16 @@ int vmsrc_pin(void *ctx, const char *name, const struct idset *cpus);
 /* bal_dom_pin_fn: queues widening domain NAME's memory nodes to NODES;
  * libvirt's answer shows in the domain's widen of the next list. */
 int vmsrc_set_mems(void *ctx, const char *name, const struct idset *nodes);
+
+/* Adds the domains this daemon pinned through libvirt (those of the last
+ * list) to D; -E2BIG, -ENOMEM. */
+int vmsrc_state_get(const struct vmsrc *s, struct st_data *d);
+
+/* Takes the domains the daemon before this one pinned (D, read by
+ * st_load); -ENOMEM.  Each counts as pinned by this daemon only while the
+ * live domain has the same UUID and qemu (PID and start time) where known,
+ * and its vCPUs are pinned to exactly those CPUs. */
+int vmsrc_state_put(struct vmsrc *s, const struct st_data *d);
 
 /* One line for status: "libvirt qemu:///system (3 domains)", "processes
  * (libvirt qemu:///system not reachable)", "processes". */

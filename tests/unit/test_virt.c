@@ -681,6 +681,68 @@ static void test_vmsrc_widen(void **state)
 	sd_event_unref(e);
 }
 
+/* A transient domain's live XML shows the daemon's own pinning as
+ * <vcpupin>.  After a restart the daemon knows it from the state the one
+ * before left (vmsrc_state_get, then _put): the domain stays managed while
+ * it is the same domain (UUID), the same qemu (PID, start time) and pinned
+ * exactly there.  Re-pinned by an admin, recreated under its name, or
+ * another qemu: an admin's pinning, left alone.  No state: left alone. */
+static void test_vmsrc_restart(void **state)
+{
+	static const char uuid[] = "9c1e3a4b-0f2d-4e5a-8b6c-7d8e9f0a1b2c";
+	struct vms_domain listed = { .name = "web", .pid = 4300, .starttime = 777 };
+	struct virt_dom live = { .name = "web", .pid = 4300, .starttime = 777,
+	                         .xml_pinned = true };
+	struct vmsrc before = { 0 }, after = { 0 }, blank = { 0 };
+	struct st_data d = { 0 };
+	const char *why = "its domain XML pins its vCPUs or emulator";
+	struct cfg cfg;
+
+	(void)state;
+	cfg_defaults(&cfg);
+	snprintf(listed.uuid, sizeof(listed.uuid), "%s", uuid);
+	snprintf(live.uuid, sizeof(live.uuid), "%s", uuid);
+	live.vcpu_cpus = set_of("2-3");
+	before.dom = &listed;
+	before.ndom = 1;
+	remember(&before, "web", &live.vcpu_cpus);      /* as vmsrc_pin does */
+	assert_null(leave_why(&before, &live, &cfg));
+	assert_int_equal(vmsrc_state_get(&before, &d), 0);
+	assert_int_equal(d.ndom, 1);
+	assert_string_equal(d.dom[0].uuid, uuid);
+	assert_int_equal(d.dom[0].pid, 4300);
+	assert_int_equal(d.dom[0].starttime, 777);
+
+	assert_int_equal(vmsrc_state_put(&after, &d), 0);
+	assert_null(leave_why(&after, &live, &cfg));
+	assert_non_null(strstr(leave_why(&blank, &live, &cfg), why));
+	/* re-pinned by an admin: not ours any more */
+	live.vcpu_cpus = set_of("3");
+	assert_non_null(strstr(leave_why(&after, &live, &cfg), why));
+	live.vcpu_cpus = set_of("2-3");
+	/* destroyed and created again under the same name */
+	live.uuid[0] = 'a';
+	assert_non_null(strstr(leave_why(&after, &live, &cfg), why));
+	live.uuid[0] = uuid[0];
+	/* the same domain, another qemu */
+	live.starttime = 778;
+	assert_non_null(strstr(leave_why(&after, &live, &cfg), why));
+	/* qemu unknown (libvirt's test driver has none): not compared */
+	live.pid = 0;
+	live.starttime = 0;
+	assert_null(leave_why(&after, &live, &cfg));
+
+	/* a domain gone from libvirt's list is forgotten */
+	before.ndom = 0;
+	prune(&before);
+	st_free(&d);
+	assert_int_equal(vmsrc_state_get(&before, &d), 0);
+	assert_int_equal(d.ndom, 0);
+	st_free(&d);
+	free(before.pinned);
+	free(after.pinned);
+}
+
 /* The backoff, 1 s doubling (virtd.h): each failed attempt reports the
  * delay it set before the next, and the next comes no sooner.  A timer
  * never fires early, so these lower bounds hold under any load; nothing
@@ -730,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_virtd_events),
 		cmocka_unit_test(test_virtd_pin),
 		cmocka_unit_test(test_vmsrc_widen),
+		cmocka_unit_test(test_vmsrc_restart),
 		cmocka_unit_test(test_virtd_reconnect),
 	};
 
