@@ -25,6 +25,7 @@
 #include "log.h"
 #include "report.h"
 #include "snapshot.h"
+#include "state.h"
 #include "vmsrc.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -49,6 +50,8 @@ struct loop {
 	struct pin_dry pin_dry;         /* --dry-run: what would have been pinned */
 	bool load_failed;               /* the CPU counters could not be read last time */
 	char status[STATUS_LEN];        /* last STATUS= text, one line */
+	struct st_file state;           /* what a restarted daemon needs (closed: none) */
+	char state_dir[CFG_DIR_LEN];    /* the control_dir it was opened for, or tried */
 };
 
 static uint64_t now_usec(void)
@@ -145,6 +148,72 @@ static void follow_uri(struct loop *l)
 	l->src_err = r < 0 ? r : 0;
 }
 
+/* Whether what this daemon pins is kept for the daemon after it (state.h):
+ * not in a dry run (nothing is pinned), nor without a control directory
+ * of its own (none configured, or another daemon answers there). */
+static bool state_wanted(const struct loop *l)
+{
+	return !l->o->dry_run && l->cfg.control_dir[0] && l->ctl;
+}
+
+/* Opens the state file under control_dir; false (said) if it cannot be. */
+static bool state_open(struct loop *l)
+{
+	int r;
+
+	st_close(&l->state);
+	snprintf(l->state_dir, sizeof(l->state_dir), "%s", l->cfg.control_dir);
+	r = st_open(&l->state, l->cfg.control_dir, l->o->root);
+	if (r < 0)
+		log_warn("no state file under %s: %s; after a restart the daemon takes its "
+			 "own pinning for an admin's", l->cfg.control_dir, strerror(-r));
+	return r >= 0;
+}
+
+/* At start, before the first pass: what the daemon before this one did. */
+static void load_state(struct loop *l)
+{
+	struct st_data d;
+
+	if (!state_wanted(l)) {
+		log_msg(l->o->dry_run ? LOG_DEBUG : LOG_NOTICE, "%s: what this daemon pins "
+			"is not kept across a restart", l->o->dry_run ? "dry run" :
+			!l->cfg.control_dir[0] ? "control_dir is empty" : "no control socket");
+		return;
+	}
+	if (!state_open(l) ||
+	    st_load(&l->state, now_usec(), l->cfg.interval_s * USEC_PER_SEC, &d) <= 0)
+		return;
+	if (bal_state_put(&l->bal, &d) < 0 || vmsrc_state_put(l->src, &d) < 0)
+		log_warn("%s: out of memory taking it; VMs pinned before this start may be "
+			 "left alone as an admin's", l->state.path);
+	else
+		log_msg(d.nvm + d.ndom ? LOG_NOTICE : LOG_INFO, "%s: %d VM(s) and %d "
+			"domain(s) this daemon pinned or placed before it restarted",
+			l->state.path, d.nvm, d.ndom);
+	st_free(&d);
+}
+
+/* After a pass: the state file follows control_dir and what changed. */
+static void keep_state(struct loop *l)
+{
+	struct st_data d = { 0 };
+
+	if (!state_wanted(l))
+		return;
+	if (strcmp(l->state_dir, l->cfg.control_dir) != 0) {
+		st_remove(&l->state);
+		state_open(l);
+	}
+	if (!l->state.dir[0])
+		return;
+	if (bal_state_get(&l->bal, &d) == 0 && vmsrc_state_get(l->src, &d) == 0)
+		st_save(&l->state, &d, now_usec());
+	else
+		log_warn("too many VMs or out of memory: %s not written", l->state.path);
+	st_free(&d);
+}
+
 /* One pass: observe, decide, pin, and hand the moves to the step source. */
 static void pass(struct loop *l)
 {
@@ -183,6 +252,7 @@ static void pass(struct loop *l)
 	snap_free(&s);
 	log_info("%s", l->status);
 	start_steps(l);
+	keep_state(l);
 }
 
 static int on_step(sd_event_source *src, uint64_t usec, void *data)
@@ -494,6 +564,7 @@ int loop_run(const struct loop_opts *o)
 
 	if (r >= 0) {
 		set_knobs(&l);
+		load_state(&l);
 		pass(&l);
 		r = arm(&l);
 	}
@@ -505,6 +576,7 @@ int loop_run(const struct loop_opts *o)
 	vmsrc_stop(l.src);
 	bal_free(&l.bal);
 	pin_dry_free(&l.pin_dry);
+	st_close(&l.state);
 	sd_event_source_unref(l.step);
 	sd_event_source_unref(l.timer);
 	sd_event_unref(l.e);
