@@ -19,15 +19,13 @@
 #include <sys/resource.h>
 
 #include "ctlsock.c"
+#include "logcap.h"
 
 #define HANG_GUARD 30                   /* sd_event_run calls of at most 1 s */
-#define LINES 64
 
 static struct ctlsock *cur;             /* the sockets under test */
 static bool resume_fails;               /* arming the resume timer fails */
 static sd_event_source *on_fails;       /* turning this source on fails, once */
-static struct { int prio; char text[512]; } line[LINES];
-static int nlines;
 
 int __real_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
 int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
@@ -39,8 +37,6 @@ int __wrap_sd_event_add_time(sd_event *e, sd_event_source **s, clockid_t clock,
                              sd_event_time_handler_t callback, void *data);
 int __real_sd_event_source_set_enabled(sd_event_source *s, int m);
 int __wrap_sd_event_source_set_enabled(sd_event_source *s, int m);
-void __wrap_log_msg(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec)
 {
@@ -68,26 +64,10 @@ int __wrap_sd_event_source_set_enabled(sd_event_source *s, int m)
 	return __real_sd_event_source_set_enabled(s, m);
 }
 
-void __wrap_log_msg(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (nlines == LINES)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line[nlines].text, sizeof(line[nlines].text), fmt, ap);
-	va_end(ap);
-	line[nlines].prio = prio;
-	fprintf(stderr, "log <%d>: %s\n", prio, line[nlines++].text);
-}
-
 /* A line at PRIO or more urgent holding A and B. */
 static bool logged(int prio, const char *a, const char *b)
 {
-	for (int i = 0; i < nlines; i++)
-		if (line[i].prio <= prio && strstr(line[i].text, a) && strstr(line[i].text, b))
-			return true;
-	return false;
+	return logcap_find(prio, a, b, NULL) != NULL;
 }
 
 static int answer_ok(void *data, const struct ctl_req *q, FILE *out)
@@ -114,7 +94,7 @@ static int open_socks(void **state)
 	assert_int_equal(sd_event_new(&t->e), 0);
 	assert_int_equal(ctlsock_start(t->e, t->dir, answer_ok, NULL, NULL, &cur), 0);
 	t->client = -1;
-	nlines = 0;
+	logcap_clear();
 	resume_fails = false;
 	on_fails = NULL;
 	*state = t;
@@ -249,7 +229,7 @@ static void resume_idle(void **state)
 	ctlsock_resume(cur);
 	ctlsock_resume(NULL);
 	assert_int_equal(accepting(), SD_EVENT_ON);
-	assert_int_equal(nlines, 0);
+	assert_int_equal(logcap_count(), 0);
 	connect_client(t);
 	assert_answered(t);
 }

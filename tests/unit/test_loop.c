@@ -18,21 +18,19 @@
 #include <stdlib.h>
 
 #include "loop.c"
+#include "logcap.h"
 #include "virtd.h"
 
 #define ROOT FIXTURES "/guest-2node"
 #define URI_2CELL "test://" FIXTURES "/libvirt/virt-2cell.xml"
 #define URI_4CELL "test://" FIXTURES "/libvirt/virt-4cell.xml"
 #define HANG_GUARD 30                   /* sd_event_run calls of at most 1 s */
-#define LINES 256
 
 static sd_event_source *time_fails;     /* set_time on it fails ... */
 static int time_fails_n;                /* ... this many more times */
 static int start_fails_n;               /* virtd_start fails this many more times */
 static uint64_t pending;                /* what bal_pending says */
 static int steps;                       /* bal_step calls */
-static struct { int prio; char text[1024]; } line[LINES];
-static int nlines;
 
 int __real_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
 int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec);
@@ -45,8 +43,6 @@ int __wrap_virtd_start(sd_event *e, const char *uri, const struct rt_root *r,
 uint64_t __wrap_bal_pending(const struct bal *b);
 int __wrap_bal_step(struct bal *b, struct mv_step *out);
 int __wrap_bal_pass(struct bal *b, const struct snapshot *s, struct ld_sample *load);
-void __wrap_log_msg(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 int __wrap_sd_event_source_set_time(sd_event_source *s, uint64_t usec)
 {
@@ -91,27 +87,10 @@ int __wrap_bal_pass(struct bal *b, const struct snapshot *s, struct ld_sample *l
 	return 0;
 }
 
-void __wrap_log_msg(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (nlines == LINES)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line[nlines].text, sizeof(line[nlines].text), fmt, ap);
-	va_end(ap);
-	line[nlines].prio = prio;
-	fprintf(stderr, "log <%d>: %s\n", prio, line[nlines++].text);
-}
-
 /* The line at PRIO or more urgent holding A, B and C, or NULL. */
 static const char *logged(int prio, const char *a, const char *b, const char *c)
 {
-	for (int i = 0; i < nlines; i++)
-		if (line[i].prio <= prio && strstr(line[i].text, a) &&
-		    strstr(line[i].text, b) && strstr(line[i].text, c))
-			return line[i].text;
-	return NULL;
+	return logcap_find(prio, a, b, c);
 }
 
 struct t {
@@ -158,7 +137,8 @@ static int reset(void **state)
 	time_fails = NULL;
 	time_fails_n = start_fails_n = 0;
 	pending = 0;
-	steps = nlines = 0;
+	steps = 0;
+	logcap_clear();
 	return 0;
 }
 
@@ -265,7 +245,7 @@ static void reconfigure_fails(void **state)
 	assert_non_null(said);
 	assert_non_null(strstr(said, "VMs still come from libvirt " URI_2CELL " ("));
 
-	nlines = 0;
+	logcap_clear();
 	pass(&t->l);                            /* fails again: said at debug only */
 	assert_int_equal(start_fails_n, 0);
 	assert_null(logged(LOG_INFO, "cannot switch", "", ""));
